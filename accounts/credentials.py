@@ -1,0 +1,232 @@
+"""Resolving a presented credential to a ``Principal``: the hot path of every /v1/ call.
+
+A resolved credential is cached under its SHA-256 digest, so a warm request costs no
+database query, and keeps working while PostgreSQL is down. Revocation, suspension and
+plan changes delete the affected entries (``credentials_invalidate_*``), so they take
+effect at once; expiry is checked against the cached ``expires_at`` on every call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import string
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError
+from django.utils import timezone
+
+from billing.selectors import PlanLimits, plan_limits_for_account
+from weatherapi.errors import InvalidCredentials, PermissionDeniedError, ServiceUnavailable
+
+ALL_SCOPES = frozenset({"weather:read", "account:read"})
+KEY_BODY_LENGTH = 40
+KEY_DISPLAY_LENGTH = 8
+KEY_PATTERN = re.compile(r"^wx_(live|test)_[A-Za-z0-9]{32,64}$")
+_BASE62 = string.ascii_letters + string.digits
+_NEGATIVE = "-"  # cached marker for "no such credential", so guessing costs no query
+_NEGATIVE_TTL = 30
+
+CredentialType = Literal["api_key", "oauth"]
+Mode = Literal["live", "test"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the account, the credential and what the plan allows."""
+
+    account_id: int
+    credential_type: CredentialType
+    credential_id: int
+    credential_prefix: str
+    mode: Mode
+    plan: PlanLimits
+    scopes: frozenset[str] = field(default=ALL_SCOPES)
+    expires_at: datetime | None = None
+    suspended: bool = False
+
+    @property
+    def is_test(self) -> bool:
+        return self.mode == "test"
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def api_key_generate(mode: Mode) -> tuple[str, str, str]:
+    """A new key: (full key, display prefix, digest). The full key is never stored."""
+    body = "".join(secrets.choice(_BASE62) for _ in range(KEY_BODY_LENGTH))
+    key = f"wx_{mode}_{body}"
+    return key, key[: len(f"wx_{mode}_") + KEY_DISPLAY_LENGTH], digest(key)
+
+
+def _api_key_cache_key(key_digest: str) -> str:
+    return f"cred:key:{key_digest}"
+
+
+def _token_cache_key(checksum: str) -> str:
+    return f"cred:tok:{checksum}"
+
+
+def _check_usable(principal: Principal) -> Principal:
+    if principal.expires_at is not None and principal.expires_at <= timezone.now():
+        raise InvalidCredentials("The credential has expired.")
+    if principal.suspended:
+        raise PermissionDeniedError("This account is suspended.")
+    return principal
+
+
+def resolve_api_key(raw: str) -> Principal:
+    raw = raw.strip()
+    if not KEY_PATTERN.match(raw):
+        raise InvalidCredentials("The API key is malformed.")
+    key_digest = digest(raw)
+    cache_key = _api_key_cache_key(key_digest)
+    cached = cache.get(cache_key)
+    if cached == _NEGATIVE:
+        raise InvalidCredentials("The API key is invalid.")
+    if isinstance(cached, Principal):
+        return _check_usable(cached)
+    principal = _load_api_key(key_digest)
+    if principal is None:
+        cache.set(cache_key, _NEGATIVE, _NEGATIVE_TTL)
+        raise InvalidCredentials("The API key is invalid.")
+    cache.set(cache_key, principal, settings.CREDENTIAL_CACHE_SECONDS)
+    return _check_usable(principal)
+
+
+def _load_api_key(key_digest: str) -> Principal | None:
+    from accounts.models import ApiKey
+
+    try:
+        row = (
+            ApiKey.objects.select_related("account")
+            .filter(digest=key_digest)
+            .only("id", "prefix", "mode", "digest", "expires_at", "revoked_at",
+                  "account__id", "account__is_suspended")
+            .first()
+        )
+        if row is None:
+            return None
+        # The digest matched by index; compare again in constant time so the check itself
+        # leaks nothing even if the lookup path changes.
+        if not hmac.compare_digest(row.digest, key_digest):
+            return None
+        if row.revoked_at is not None and row.revoked_at <= timezone.now():
+            return None
+        plan = plan_limits_for_account(account_id=row.account_id)
+    except DatabaseError as e:
+        raise ServiceUnavailable("Credentials cannot be checked right now.", retry_after=5) from e
+    return Principal(
+        account_id=row.account_id,
+        credential_type="api_key",
+        credential_id=row.id,
+        credential_prefix=row.prefix,
+        mode=row.mode,  # type: ignore[arg-type]
+        plan=plan,
+        expires_at=row.expires_at,
+        suspended=row.account.is_suspended,
+    )
+
+
+def resolve_bearer_token(token: str) -> Principal:
+    token = token.strip()
+    if not token or len(token) > 255:
+        raise InvalidCredentials("The access token is invalid or has expired.")
+    checksum = digest(token)
+    cache_key = _token_cache_key(checksum)
+    cached = cache.get(cache_key)
+    if cached == _NEGATIVE:
+        raise InvalidCredentials("The access token is invalid or has expired.")
+    if isinstance(cached, Principal):
+        if cached.expires_at is not None and cached.expires_at <= timezone.now():
+            raise InvalidCredentials("The access token is invalid or has expired.")
+        return _check_usable(cached)
+    principal = _load_token(checksum)
+    if principal is None:
+        cache.set(cache_key, _NEGATIVE, _NEGATIVE_TTL)
+        raise InvalidCredentials("The access token is invalid or has expired.")
+    ttl = settings.CREDENTIAL_CACHE_SECONDS
+    if principal.expires_at is not None:
+        ttl = max(1, min(ttl, int((principal.expires_at - timezone.now()).total_seconds()) + 1))
+    cache.set(cache_key, principal, ttl)
+    if principal.expires_at is not None and principal.expires_at <= timezone.now():
+        raise InvalidCredentials("The access token is invalid or has expired.")
+    return _check_usable(principal)
+
+
+def _load_token(checksum: str) -> Principal | None:
+    from oauth2_provider.models import get_access_token_model
+
+    from accounts.models import OAuthClient
+
+    access_token_model = get_access_token_model()
+    try:
+        row = access_token_model.objects.filter(token_checksum=checksum).only(
+            "id", "token_checksum", "expires", "scope", "application_id"
+        ).first()
+        if row is None or row.application_id is None:
+            return None
+        client = (
+            OAuthClient.objects.select_related("account")
+            .filter(application_id=row.application_id)
+            .only("id", "mode", "application_id", "account__id", "account__is_suspended")
+            .first()
+        )
+        if client is None:
+            return None
+        plan = plan_limits_for_account(account_id=client.account_id)
+    except DatabaseError as e:
+        raise ServiceUnavailable("Credentials cannot be checked right now.", retry_after=5) from e
+    return Principal(
+        account_id=client.account_id,
+        credential_type="oauth",
+        credential_id=client.id,
+        credential_prefix=f"oauth:{client.id}",
+        mode=client.mode,  # type: ignore[arg-type]
+        plan=plan,
+        scopes=frozenset(row.scope.split()) & ALL_SCOPES,
+        expires_at=row.expires,
+        suspended=client.account.is_suspended,
+    )
+
+
+def credentials_invalidate_api_key(*, key_digest: str) -> None:
+    cache.delete(_api_key_cache_key(key_digest))
+
+
+def credentials_invalidate_account(*, account_id: int) -> None:
+    """Forget every cached credential of an account (suspension, plan change)."""
+    from oauth2_provider.models import get_access_token_model
+
+    from accounts.models import ApiKey
+
+    keys = [_api_key_cache_key(d) for d in ApiKey.objects.filter(account_id=account_id).values_list("digest", flat=True)]
+    token_model = get_access_token_model()
+    keys += [
+        _token_cache_key(c)
+        for c in token_model.objects.filter(
+            application__wx_client__account_id=account_id, expires__gt=timezone.now()
+        ).values_list("token_checksum", flat=True)
+        if c
+    ]
+    if keys:
+        cache.delete_many(keys)
+
+
+def credentials_invalidate_application(*, application_id: int) -> None:
+    from oauth2_provider.models import get_access_token_model
+
+    checksums = get_access_token_model().objects.filter(application_id=application_id).values_list(
+        "token_checksum", flat=True
+    )
+    keys = [_token_cache_key(c) for c in checksums if c]
+    if keys:
+        cache.delete_many(keys)

@@ -1,0 +1,14 @@
+"""Only the token endpoint of django-oauth-toolkit.
+
+Clients are managed in the portal; tokens end by expiry or by deleting their client
+(which also drops them from the credential cache), so no revoke endpoint is exposed.
+"""
+
+from django.urls import path
+from oauth2_provider import views as oauth2_views
+
+app_name = "oauth2_provider"
+
+urlpatterns = [
+    path("token/", oauth2_views.TokenView.as_view(), name="token"),
+]

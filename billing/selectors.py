@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from billing.models import Plan, Subscription
+from billing.plans import DEFAULT_PLAN_CODE, STANDARD_PLANS
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLimits:
+    """What the hot path needs of a plan; cached inside the resolved credential."""
+
+    code: str
+    requests_per_minute: int
+    included_requests: int
+    hard_cap: bool
+
+
+def _fallback_limits() -> PlanLimits:
+    free = next(p for p in STANDARD_PLANS if p["code"] == DEFAULT_PLAN_CODE)
+    return PlanLimits(
+        code=free["code"],
+        requests_per_minute=free["requests_per_minute"],
+        included_requests=free["included_requests"],
+        hard_cap=True,
+    )
+
+
+def plan_current_for_account(*, account_id: int) -> Plan | None:
+    subscription = (
+        Subscription.objects.filter(account_id=account_id, started_at__lte=timezone.now())
+        .select_related("plan")
+        .order_by("-started_at", "-id")
+        .first()
+    )
+    if subscription is not None:
+        return subscription.plan
+    return Plan.objects.filter(code=DEFAULT_PLAN_CODE).first()
+
+
+def plan_limits_for_account(*, account_id: int) -> PlanLimits:
+    plan = plan_current_for_account(account_id=account_id)
+    if plan is None:
+        return _fallback_limits()
+    return PlanLimits(
+        code=plan.code,
+        requests_per_minute=plan.requests_per_minute,
+        included_requests=plan.included_requests,
+        hard_cap=plan.hard_cap,
+    )

@@ -1,0 +1,178 @@
+"""The weather cache: fresh and stale copies, and one upstream call per key at a time.
+
+An entry is ``(fetched_at, fresh_until, body)`` where ``body`` is the JSON of the
+normalized answer without its ``source`` object, already encoded: a hit costs one cache
+read and no re-serialization. Entries live ``ttl + CACHE_STALE_SECONDS`` so a stale copy
+can be served when the upstream fails.
+
+Concurrent misses are coalesced twice: threads of one process wait on an in-process
+event (``_local_flights``), and processes race for a short ``SET NX`` lock in the cache
+(``cache.add``); the winner fetches, the others poll the cache briefly. When Redis is
+down ``cache.add`` answers ``None`` and each process fetches for itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from weatherapi.errors import ApplicationError, LocationNotFound, UpstreamUnavailable
+from weatherapi.metrics import CACHE_REQUESTS, COALESCED_WAITS
+
+logger = logging.getLogger(__name__)
+
+LOCK_SECONDS = 15
+POLL_SECONDS = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class CachedBody:
+    body: bytes
+    fetched_at: float
+    cached: bool
+    stale: bool
+
+
+def encode(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class _Flight:
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.result: CachedBody | None = None
+        self.error: BaseException | None = None
+
+
+_local_flights: dict[str, _Flight] = {}
+_local_lock = threading.Lock()
+
+
+def _read(key: str) -> tuple[float, float, bytes] | None:
+    entry = cache.get(key)
+    if isinstance(entry, tuple) and len(entry) == 3:
+        return entry
+    return None
+
+
+def get_or_fetch(
+    key: str, *, ttl: int, endpoint: str, fetch: Callable[[], Any]
+) -> CachedBody:
+    now = time.time()
+    entry = _read(key)
+    if entry is not None and entry[1] > now:
+        CACHE_REQUESTS.labels(endpoint, "hit").inc()
+        return CachedBody(body=entry[2], fetched_at=entry[0], cached=True, stale=False)
+
+    with _local_lock:
+        flight = _local_flights.get(key)
+        leader = flight is None
+        if leader:
+            flight = _Flight()
+            _local_flights[key] = flight
+    assert flight is not None  # noqa: S101
+    if not leader:
+        COALESCED_WAITS.labels(endpoint).inc()
+        if flight.event.wait(settings.COALESCE_WAIT_SECONDS):
+            if flight.result is not None:
+                return CachedBody(flight.result.body, flight.result.fetched_at, True, flight.result.stale)
+            if flight.error is not None:
+                raise flight.error
+        return _serve_stale_or_raise(key, endpoint, UpstreamUnavailable(retry_after=5))
+    try:
+        result = _fetch_across_processes(key, ttl=ttl, endpoint=endpoint, fetch=fetch, stale=entry)
+        flight.result = result
+        return result
+    except BaseException as e:
+        flight.error = e
+        raise
+    finally:
+        flight.event.set()
+        with _local_lock:
+            _local_flights.pop(key, None)
+
+
+def _fetch_across_processes(
+    key: str,
+    *,
+    ttl: int,
+    endpoint: str,
+    fetch: Callable[[], Any],
+    stale: tuple[float, float, bytes] | None,
+) -> CachedBody:
+    lock_key = f"{key}:lock"
+    deadline = time.monotonic() + settings.COALESCE_WAIT_SECONDS
+    waited = False
+    while True:
+        token = uuid.uuid4().hex
+        acquired = cache.add(lock_key, token, LOCK_SECONDS)
+        if acquired or acquired is None:  # None: the cache is down, coordinate nothing
+            try:
+                return _fetch_and_store(key, ttl=ttl, endpoint=endpoint, fetch=fetch, stale=stale)
+            finally:
+                if acquired:
+                    cache.delete(lock_key)
+        if not waited:
+            COALESCED_WAITS.labels(endpoint).inc()
+            waited = True
+        # Another worker is fetching this key: wait for its result to land in the cache.
+        while time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            entry = _read(key)
+            if entry is not None and entry[1] > time.time():
+                return CachedBody(body=entry[2], fetched_at=entry[0], cached=True, stale=False)
+            if cache.get(lock_key) is None:
+                break  # the leader gave up (failure): try to lead ourselves
+        else:
+            return _serve_stale_or_raise(key, endpoint, UpstreamUnavailable(retry_after=5))
+
+
+def _fetch_and_store(
+    key: str,
+    *,
+    ttl: int,
+    endpoint: str,
+    fetch: Callable[[], Any],
+    stale: tuple[float, float, bytes] | None,
+) -> CachedBody:
+    # Re-check: the key may have been filled between our miss and taking the lock.
+    entry = _read(key)
+    if entry is not None and entry[1] > time.time():
+        CACHE_REQUESTS.labels(endpoint, "hit").inc()
+        return CachedBody(body=entry[2], fetched_at=entry[0], cached=True, stale=False)
+    CACHE_REQUESTS.labels(endpoint, "miss").inc()
+    try:
+        payload = fetch()
+    except LocationNotFound:
+        raise
+    except ApplicationError as e:
+        if isinstance(e, UpstreamUnavailable):
+            return _serve_stale_or_raise(key, endpoint, e, entry or stale)
+        raise
+    body = encode(payload)
+    fetched_at = time.time()
+    cache.set(key, (fetched_at, fetched_at + ttl, body), ttl + settings.CACHE_STALE_SECONDS)
+    return CachedBody(body=body, fetched_at=fetched_at, cached=False, stale=False)
+
+
+def _serve_stale_or_raise(
+    key: str,
+    endpoint: str,
+    error: ApplicationError,
+    entry: tuple[float, float, bytes] | None = None,
+) -> CachedBody:
+    entry = entry or _read(key)
+    if entry is not None and entry[0] + (entry[1] - entry[0]) + settings.CACHE_STALE_SECONDS > time.time():
+        CACHE_REQUESTS.labels(endpoint, "stale").inc()
+        logger.warning("serving a stale copy for %s: %s", endpoint, error.code)
+        return CachedBody(body=entry[2], fetched_at=entry[0], cached=True, stale=True)
+    raise error

@@ -1,0 +1,183 @@
+"""Weather reads: choose the provider, go through the cache, return encoded JSON bodies.
+
+Every answer is ``WeatherAnswer``: the normalized body (bytes, without ``source``) and
+the facts for its ``source`` object. Places given as ``q`` or ``zip`` are geocoded first
+(cached a day), then the weather is read by coordinates, so every way of naming a place
+shares one weather cache entry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+
+from accounts.credentials import Principal
+from forecasts.cache import CachedBody, encode, get_or_fetch
+from forecasts.locations import Location
+from forecasts.providers import Provider
+from forecasts.providers.openweather import OpenWeatherProvider
+from forecasts.providers.openweather_client import get_client
+from forecasts.providers.sandbox import SandboxProvider
+from weatherapi.errors import LocationNotFound, UpstreamUnavailable
+
+logger = logging.getLogger(__name__)
+
+_sandbox = SandboxProvider()
+
+
+@dataclass(frozen=True, slots=True)
+class WeatherAnswer:
+    body: bytes  # JSON object without "source"
+    provider: str
+    cached: bool
+    stale: bool
+    fetched_at: float
+
+    def source(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "cached": self.cached,
+            "stale": self.stale,
+            "fetched_at": datetime.fromtimestamp(self.fetched_at, tz=UTC).isoformat().replace("+00:00", "Z"),
+            "age_seconds": max(0, int(time.time() - self.fetched_at)),
+        }
+
+    def render(self) -> bytes:
+        """The response body: ``source`` spliced in front of the cached object, no re-encoding."""
+        source = json.dumps(self.source(), separators=(",", ":")).encode()
+        if self.body == b"{}":
+            return b'{"source":' + source + b"}"
+        return b'{"source":' + source + b"," + self.body[1:]
+
+
+def provider_for(principal: Principal) -> Provider:
+    if principal.is_test:
+        return _sandbox
+    client = get_client()
+    if client is None:
+        logger.error("a live request arrived but OPENWEATHER_API_KEY is not set")
+        raise UpstreamUnavailable("Live weather is not configured on this server.", retry_after=60)
+    return OpenWeatherProvider(client)
+
+
+def _answer(
+    provider: Provider,
+    key: str,
+    *,
+    ttl: int,
+    endpoint: str,
+    fetch: Callable[[], Any],
+) -> WeatherAnswer:
+    if provider.name == "sandbox":
+        # Synthetic data is computed, not fetched: nothing to cache or coalesce.
+        return WeatherAnswer(encode(fetch()), provider.name, cached=False, stale=False, fetched_at=time.time())
+    result: CachedBody = get_or_fetch(f"wx:{provider.name}:{key}", ttl=ttl, endpoint=endpoint, fetch=fetch)
+    return WeatherAnswer(result.body, provider.name, result.cached, result.stale, result.fetched_at)
+
+
+def _places(provider: Provider, location: Location) -> list[dict[str, Any]]:
+    """Geocode ``q`` or ``zip`` through the geocode cache."""
+    assert location.text is not None  # noqa: S101
+    text = location.text
+    if location.kind == "zip":
+        answer = _answer(
+            provider, f"zip:{location.cache_token}", ttl=settings.CACHE_TTL_GEOCODE, endpoint="geocode",
+            fetch=lambda: {"results": provider.geocode_zip(text)},
+        )
+    else:
+        answer = _answer(
+            provider, f"geo:{location.cache_token}:5", ttl=settings.CACHE_TTL_GEOCODE, endpoint="geocode",
+            fetch=lambda: {"results": provider.geocode(text, limit=5)},
+        )
+    results: list[dict[str, Any]] = json.loads(answer.body)["results"]
+    return results
+
+
+def _resolve(provider: Provider, location: Location) -> tuple[Location, dict[str, Any] | None]:
+    if location.kind == "coords":
+        return location, None
+    places = _places(provider, location)
+    if not places:
+        raise LocationNotFound(f"No place matches {location.text!r}.")
+    place = places[0]
+    return Location.from_coords(place["lat"], place["lon"]), place
+
+
+def _with_place(answer: WeatherAnswer, place: dict[str, Any] | None) -> WeatherAnswer:
+    """Name the place as the caller asked for it rather than the nearest station."""
+    if place is None:
+        return answer
+    payload = json.loads(answer.body)
+    location = payload.get("location") or {}
+    location["name"] = place.get("name") or location.get("name")
+    location["country"] = place.get("country") or location.get("country")
+    payload["location"] = location
+    return WeatherAnswer(encode(payload), answer.provider, answer.cached, answer.stale, answer.fetched_at)
+
+
+def weather_current(*, principal: Principal, location: Location, units: str, lang: str) -> WeatherAnswer:
+    provider = provider_for(principal)
+    coords, place = _resolve(provider, location)
+    answer = _answer(
+        provider, f"cur:{coords.cache_token}:{units}:{lang}", ttl=settings.CACHE_TTL_CURRENT, endpoint="current",
+        fetch=lambda: provider.current(coords, units=units, lang=lang),
+    )
+    return _with_place(answer, place)
+
+
+def weather_forecast(
+    *, principal: Principal, location: Location, units: str, lang: str, cnt: int
+) -> WeatherAnswer:
+    provider = provider_for(principal)
+    coords, place = _resolve(provider, location)
+    answer = _answer(
+        provider, f"fc:{coords.cache_token}:{units}:{lang}", ttl=settings.CACHE_TTL_FORECAST, endpoint="forecast",
+        fetch=lambda: provider.forecast(coords, units=units, lang=lang),
+    )
+    if cnt < 40:
+        payload = json.loads(answer.body)
+        payload["steps"] = payload["steps"][:cnt]
+        answer = WeatherAnswer(encode(payload), answer.provider, answer.cached, answer.stale, answer.fetched_at)
+    return _with_place(answer, place)
+
+
+def geocode_search(*, principal: Principal, query: str, limit: int) -> WeatherAnswer:
+    provider = provider_for(principal)
+    location = Location(kind="query", text=query)
+    answer = _answer(
+        provider, f"geo:{location.cache_token}:5", ttl=settings.CACHE_TTL_GEOCODE, endpoint="geocode",
+        fetch=lambda: {"results": provider.geocode(query, limit=5)},
+    )
+    return _limit_results(answer, limit)
+
+
+def geocode_reverse(*, principal: Principal, location: Location, limit: int) -> WeatherAnswer:
+    provider = provider_for(principal)
+    answer = _answer(
+        provider, f"rev:{location.cache_token}:5", ttl=settings.CACHE_TTL_GEOCODE, endpoint="geocode_reverse",
+        fetch=lambda: {"results": provider.reverse(location, limit=5)},
+    )
+    return _limit_results(answer, limit)
+
+
+def _limit_results(answer: WeatherAnswer, limit: int) -> WeatherAnswer:
+    if limit >= 5:
+        return answer
+    payload = json.loads(answer.body)
+    payload["results"] = payload["results"][:limit]
+    return WeatherAnswer(encode(payload), answer.provider, answer.cached, answer.stale, answer.fetched_at)
+
+
+def air_quality(*, principal: Principal, location: Location) -> WeatherAnswer:
+    provider = provider_for(principal)
+    return _answer(
+        provider, f"air:{location.cache_token}", ttl=settings.CACHE_TTL_AIR, endpoint="air_quality",
+        fetch=lambda: provider.air_quality(location),
+    )

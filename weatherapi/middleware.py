@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from weatherapi.errors import InternalError, is_api_path, problem_response, to_application_error
+from weatherapi.request_id import reset_request_id, sanitize_or_generate, set_request_id
+
+logger = logging.getLogger(__name__)
+
+
+class RequestIdMiddleware:
+    """Outermost: every response, errors included, carries ``X-Request-ID``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = sanitize_or_generate(request.headers.get("X-Request-ID"))
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = set_request_id(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            reset_request_id(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class ApiExceptionMiddleware:
+    """Turns an exception escaping non-DRF code under /v1/ and /api/ into a problem document.
+
+    DRF views already answer through ``api_exception_handler``; this catches what happens
+    around them (middleware, Django's own views), so no API client ever sees an HTML 500.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_api_path(request):
+            return None
+        error = to_application_error(exception)
+        if isinstance(error, InternalError):
+            logger.exception("unhandled error under the API", exc_info=exception)
+        request.wx_error_code = error.code  # type: ignore[attr-defined]
+        return problem_response(error)

@@ -1,0 +1,360 @@
+"""The one settings module for every environment.
+
+Production is chosen by environment variables (DESIGN §10), never by editing this file.
+Secrets may also come from files in ``SECRETS_DIR`` (one file a secret, named like the
+variable), which is how the Secrets Store CSI driver mounts them; a file wins over the
+variable of the same name.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    secrets_dir = os.environ.get("SECRETS_DIR")
+    if secrets_dir:
+        path = Path(secrets_dir) / name
+        if path.is_file():
+            return path.read_text(encoding="utf-8").strip()
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as e:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from e
+
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+TESTING = "pytest" in sys.modules or env_bool("DJANGO_TESTING", False)
+
+_secret = env("DJANGO_SECRET_KEY")
+if not _secret:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG=0. Set it in the environment "
+            "or as a file named DJANGO_SECRET_KEY in SECRETS_DIR."
+        )
+    # Only the embedded development default gets a fixed key; it signs nothing that matters.
+    _secret = "insecure-development-key-do-not-use-in-production"  # noqa: S105
+SECRET_KEY: str = _secret
+
+ALLOWED_HOSTS = [h.strip() for h in (env("DJANGO_ALLOWED_HOSTS", "") or "").split(",") if h.strip()]
+if DEBUG and not ALLOWED_HOSTS:
+    ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in (env("DJANGO_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django_prometheus",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "oauth2_provider",
+    "allauth",
+    "allauth.account",
+    "axes",
+    "csp",
+    "weatherapi",
+    "accounts",
+    "forecasts",
+    "billing",
+]
+
+MIDDLEWARE = [
+    "weatherapi.middleware.RequestIdMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "weatherapi.middleware.ApiExceptionMiddleware",
+    "billing.middleware.MeteringMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "weatherapi.urls"
+WSGI_APPLICATION = "weatherapi.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASE_URL = env("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
+    # Fail fast when PostgreSQL is down: a request must not hang on a dead database.
+    _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 2))
+elif _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["ENGINE"] = "django_prometheus.db.backends.sqlite3"
+    _db["CONN_MAX_AGE"] = 0
+    _db.setdefault("OPTIONS", {}).update({"timeout": 20})
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", "wx"),
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                # A dead Redis must cost a fraction of a second, not a request timeout
+                # (jazzband/django-redis#314).
+                "SOCKET_CONNECT_TIMEOUT": 0.25,
+                "SOCKET_TIMEOUT": 0.25,
+                "IGNORE_EXCEPTIONS": True,
+                "CONNECTION_POOL_KWARGS": {"max_connections": 100, "health_check_interval": 30},
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "weatherapi-local",
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+
+CACHE_TTL_CURRENT = env_int("CACHE_TTL_CURRENT", 600)
+CACHE_TTL_FORECAST = env_int("CACHE_TTL_FORECAST", 1800)
+CACHE_TTL_GEOCODE = env_int("CACHE_TTL_GEOCODE", 86400)
+CACHE_TTL_AIR = env_int("CACHE_TTL_AIR", 1800)
+CACHE_STALE_SECONDS = env_int("CACHE_STALE_SECONDS", 21600)
+CREDENTIAL_CACHE_SECONDS = env_int("CREDENTIAL_CACHE_SECONDS", 3600)
+
+# --- Upstream -------------------------------------------------------------------------
+OPENWEATHER_API_KEY = env("OPENWEATHER_API_KEY")
+OPENWEATHER_BASE_URL = (env("OPENWEATHER_BASE_URL", "https://api.openweathermap.org") or "").rstrip("/")
+OPENWEATHER_CONNECT_TIMEOUT = float(env("OPENWEATHER_CONNECT_TIMEOUT", "2") or 2)
+OPENWEATHER_READ_TIMEOUT = float(env("OPENWEATHER_READ_TIMEOUT", "5") or 5)
+OPENWEATHER_RETRIES = env_int("OPENWEATHER_RETRIES", 2)
+OPENWEATHER_BREAKER_FAIL_MAX = env_int("OPENWEATHER_BREAKER_FAIL_MAX", 5)
+OPENWEATHER_BREAKER_RESET_SECONDS = env_int("OPENWEATHER_BREAKER_RESET_SECONDS", 30)
+# How long a waiter blocks on another worker's in-flight fetch of the same cache key.
+COALESCE_WAIT_SECONDS = float(env("COALESCE_WAIT_SECONDS", "8") or 8)
+
+# --- Metrics --------------------------------------------------------------------------
+METRICS_TOKEN = env("METRICS_TOKEN")
+PROMETHEUS_EXPORT_MIGRATIONS = False
+
+# --- Auth and accounts ----------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/portal/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Weather API] "
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "login"
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "weather:read": "Read weather, forecasts, geocoding and air quality",
+        "account:read": "Read the account, its usage and invoices",
+    },
+    "DEFAULT_SCOPES": ["weather:read", "account:read"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_TOKEN_EXPIRE_SECONDS", 3600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 86400,
+    "PKCE_REQUIRED": True,
+    "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.ClientCredentialsValidator",
+}
+
+# --- Email ----------------------------------------------------------------------------
+EMAIL_URL = env("EMAIL_URL")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Weather API <no-reply@weatherapi.example>")
+if EMAIL_URL:
+    from urllib.parse import unquote, urlparse
+
+    _e = urlparse(EMAIL_URL)
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _e.hostname or "localhost"
+    EMAIL_PORT = _e.port or 587
+    EMAIL_HOST_USER = unquote(_e.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_e.password or "")
+    EMAIL_USE_TLS = _e.scheme in {"smtp+tls", "submission"}
+    EMAIL_USE_SSL = _e.scheme == "smtps"
+else:
+    EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend") or ""
+    if env("EMAIL_FILE_PATH"):
+        EMAIL_FILE_PATH = env("EMAIL_FILE_PATH")
+
+# --- DRF and OpenAPI ------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiKeyAuthentication",
+        "accounts.authentication.BearerTokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "weatherapi.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Weather API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Security headers -----------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# The ALB terminates TLS; it is the only thing in front of the pods.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = 0 if DEBUG else env_int("DJANGO_HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "script-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/", "/api/redoc/", "/admin/"],
+}
+
+# --- Static and i18n ------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Metering and billing -------------------------------------------------------------
+USAGE_STREAM_KEY = env("USAGE_STREAM_KEY", "wx:usage:events") or "wx:usage:events"
+USAGE_RETENTION_DAYS = env_int("USAGE_RETENTION_DAYS", 90)
+
+# --- Logging --------------------------------------------------------------------------
+LOG_LEVEL = env("LOG_LEVEL", "INFO") or "INFO"
+LOG_FORMAT = env("LOG_FORMAT", "json") or "json"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "weatherapi.logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        "django_redis": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
+}

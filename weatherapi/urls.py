@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from weatherapi import health
+from weatherapi.views import api_not_found
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
+    path("v1/", include("forecasts.urls")),
+    path("v1/", include("billing.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("o/", include("accounts.oauth_urls")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
+    path("", include("billing.portal_urls")),
+    # Anything else under the API is a problem document, also with DEBUG on.
+    re_path(r"^(?:v1|api)(?:/.*)?$", api_not_found),
+]
+
+handler404 = "weatherapi.views.handler404"
+handler500 = "weatherapi.views.handler500"
