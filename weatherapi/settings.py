@@ -136,6 +136,8 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["ENGINE"] = "django_prometheus.db.backends.sqlite3"
     _db["CONN_MAX_AGE"] = 0
     _db.setdefault("OPTIONS", {}).update({"timeout": 20})
+    # A file, not memory, so gunicorn started by a test sees the test database.
+    _db["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

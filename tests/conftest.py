@@ -1,0 +1,69 @@
+"""Suite-wide fixtures: the fake upstream, a clean cache, credentials from factories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from forecasts.providers.openweather_client import reset_client
+from tests.factories import AccountFactory, api_key_for
+from tests.fakes.fixtures import fake_openweather, fake_openweather_server  # noqa: F401
+from tests.fakes.openweather import FakeOpenWeather
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def upstream(settings, fake_openweather: FakeOpenWeather) -> FakeOpenWeather:  # noqa: F811
+    """The app pointed at the fake OpenWeather over real HTTP, with fast retries."""
+    settings.OPENWEATHER_BASE_URL = fake_openweather.url
+    settings.OPENWEATHER_API_KEY = fake_openweather.api_key
+    settings.OPENWEATHER_READ_TIMEOUT = 1.0
+    settings.OPENWEATHER_CONNECT_TIMEOUT = 0.5
+    settings.OPENWEATHER_RETRIES = 2
+    settings.OPENWEATHER_BREAKER_FAIL_MAX = 5
+    settings.OPENWEATHER_BREAKER_RESET_SECONDS = 30
+    settings.COALESCE_WAIT_SECONDS = 3
+    reset_client()
+    yield fake_openweather
+    reset_client()
+
+
+@pytest.fixture
+def account(db):
+    return AccountFactory()
+
+
+@pytest.fixture
+def live_key(account) -> str:
+    return api_key_for(account, mode="live")
+
+
+@pytest.fixture
+def test_key(account) -> str:
+    return api_key_for(account, mode="test")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def live_client(api_client: APIClient, live_key: str) -> APIClient:
+    api_client.credentials(HTTP_X_API_KEY=live_key)
+    return api_client
+
+
+@pytest.fixture
+def test_client(api_client: APIClient, test_key: str) -> APIClient:
+    api_client.credentials(HTTP_X_API_KEY=test_key)
+    return api_client
