@@ -1,0 +1,113 @@
+variable "environment" {
+  description = "Environment name."
+  type        = string
+}
+
+variable "account_id" {
+  description = "AWS account of this environment (guards against applying to the wrong one)."
+  type        = string
+}
+
+variable "region" {
+  description = "AWS region of this deployment (one state per region)."
+  type        = string
+}
+
+variable "vpc_cidr" {
+  description = "VPC CIDR; must match the NetworkPolicy CIDRs of the k8s overlay."
+  type        = string
+}
+
+variable "single_nat_gateway" {
+  description = "One NAT gateway instead of one per AZ."
+  type        = bool
+  default     = false
+}
+
+variable "kubernetes_versions" {
+  description = "Kubernetes version per colour (upgrade the idle colour, then switch)."
+  type        = map(string)
+}
+
+variable "endpoint_public_access" {
+  description = "Public EKS API endpoint (restricted by CIDR)."
+  type        = bool
+  default     = false
+}
+
+variable "endpoint_public_access_cidrs" {
+  description = "CIDRs allowed to the public EKS API endpoint."
+  type        = list(string)
+  default     = []
+}
+
+variable "access_entries" {
+  description = "EKS access entries (admins, CI deploy role)."
+  type        = any
+  default     = {}
+}
+
+variable "apps_instance_types" {
+  description = "Instance types of the apps node group."
+  type        = list(string)
+}
+
+variable "apps_min_size" {
+  description = "Minimum apps nodes per cluster."
+  type        = number
+}
+
+variable "apps_max_size" {
+  description = "Maximum apps nodes per cluster."
+  type        = number
+}
+
+variable "db_instance_class" {
+  description = "RDS instance class."
+  type        = string
+}
+
+variable "db_backup_retention_days" {
+  description = "RDS backup retention in days (>= 7)."
+  type        = number
+}
+
+variable "redis_node_type" {
+  description = "ElastiCache node type."
+  type        = string
+}
+
+variable "waf_rate_limit_per_5_minutes" {
+  description = "WAF rate-based rule limit per IP and 5 minutes."
+  type        = number
+}
+
+variable "zone_name" {
+  description = "Public Route53 zone (must exist)."
+  type        = string
+}
+
+variable "api_host" {
+  description = "Customer-facing API / portal host."
+  type        = string
+}
+
+variable "ops_host" {
+  description = "Operator host (internal ALB: /admin, /metrics)."
+  type        = string
+}
+
+variable "initial_weights" {
+  description = "Route53 weights per colour when the records are first created."
+  type        = map(number)
+  default = {
+    blue  = 100
+    green = 0
+  }
+}
+
+variable "alb_lookup_enabled" {
+  description = "Create the DNS records for the ALBs (set to true once the Ingresses exist)."
+  type        = bool
+  default     = false
+}

@@ -1,0 +1,231 @@
+# Environment root: one environment in one region.
+#   network (VPC, 3 AZs) -> two EKS clusters (blue, green) sharing one data layer
+#   (RDS PostgreSQL, ElastiCache Redis) -> secrets + pod identity -> WAF, ECR, DNS.
+# Blue/green: both clusters run the same k8s overlay; Route53 weighted records decide
+# which one serves (scripts/bluegreen_switch.py). Multi-region: apply this root once per
+# region (var.region, its own state key); the latency records join them.
+
+locals {
+  name = "weather-${var.environment}"
+  tags = {
+    Project     = "weatherapi"
+    Environment = var.environment
+    ManagedBy   = "terraform"
+    Repository  = "weatherapi/terraform/envs/${var.environment}"
+  }
+  clusters = {
+    blue  = "${local.name}-blue"
+    green = "${local.name}-green"
+  }
+}
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+data "aws_route53_zone" "public" {
+  name         = var.zone_name
+  private_zone = false
+}
+
+################################################################################
+# KMS key for CloudWatch log groups (VPC flow logs, EKS control plane, WAF)
+################################################################################
+
+data "aws_iam_policy_document" "logs_kms" {
+  statement {
+    sid       = "AccountAdministration"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+  statement {
+    sid       = "CloudWatchLogs"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${var.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${data.aws_partition.current.partition}:logs:${var.region}:${data.aws_caller_identity.current.account_id}:*"]
+    }
+  }
+}
+
+resource "aws_kms_key" "logs" {
+  description             = "${local.name}: CloudWatch Logs"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.logs_kms.json
+}
+
+resource "aws_kms_alias" "logs" {
+  name          = "alias/${local.name}-logs"
+  target_key_id = aws_kms_key.logs.key_id
+}
+
+################################################################################
+# Network
+################################################################################
+
+module "network" {
+  source = "../../modules/network"
+
+  name               = local.name
+  cidr               = var.vpc_cidr
+  single_nat_gateway = var.single_nat_gateway
+  logs_kms_key_arn   = aws_kms_key.logs.arn
+  tags               = local.tags
+}
+
+################################################################################
+# EKS: blue and green
+################################################################################
+
+module "cluster_blue" {
+  source = "../../modules/eks-cluster"
+
+  name                         = local.clusters.blue
+  color                        = "blue"
+  kubernetes_version           = var.kubernetes_versions.blue
+  vpc_id                       = module.network.vpc_id
+  private_subnet_ids           = module.network.private_subnet_ids
+  endpoint_public_access       = var.endpoint_public_access
+  endpoint_public_access_cidrs = var.endpoint_public_access_cidrs
+  access_entries               = var.access_entries
+  apps_instance_types          = var.apps_instance_types
+  apps_min_size                = var.apps_min_size
+  apps_max_size                = var.apps_max_size
+  logs_kms_key_arn             = aws_kms_key.logs.arn
+  tags                         = local.tags
+}
+
+module "cluster_green" {
+  source = "../../modules/eks-cluster"
+
+  name                         = local.clusters.green
+  color                        = "green"
+  kubernetes_version           = var.kubernetes_versions.green
+  vpc_id                       = module.network.vpc_id
+  private_subnet_ids           = module.network.private_subnet_ids
+  endpoint_public_access       = var.endpoint_public_access
+  endpoint_public_access_cidrs = var.endpoint_public_access_cidrs
+  access_entries               = var.access_entries
+  apps_instance_types          = var.apps_instance_types
+  apps_min_size                = var.apps_min_size
+  apps_max_size                = var.apps_max_size
+  logs_kms_key_arn             = aws_kms_key.logs.arn
+  tags                         = local.tags
+}
+
+module "addons_blue" {
+  source    = "../../modules/cluster-addons"
+  providers = { helm = helm.blue }
+
+  cluster_name    = module.cluster_blue.cluster_name
+  color           = "blue"
+  region          = var.region
+  vpc_id          = module.network.vpc_id
+  zone_name       = var.zone_name
+  hosted_zone_arn = data.aws_route53_zone.public.arn
+  tags            = local.tags
+}
+
+module "addons_green" {
+  source    = "../../modules/cluster-addons"
+  providers = { helm = helm.green }
+
+  cluster_name    = module.cluster_green.cluster_name
+  color           = "green"
+  region          = var.region
+  vpc_id          = module.network.vpc_id
+  zone_name       = var.zone_name
+  hosted_zone_arn = data.aws_route53_zone.public.arn
+  tags            = local.tags
+}
+
+################################################################################
+# Data layer shared by both clusters
+################################################################################
+
+module "data" {
+  source = "../../modules/data"
+
+  name                       = local.name
+  vpc_id                     = module.network.vpc_id
+  database_subnet_group_name = module.network.database_subnet_group_name
+  database_subnet_ids        = module.network.database_subnet_ids
+  allowed_security_group_ids = {
+    blue  = module.cluster_blue.node_security_group_id
+    green = module.cluster_green.node_security_group_id
+  }
+  db_instance_class        = var.db_instance_class
+  db_backup_retention_days = var.db_backup_retention_days
+  redis_node_type          = var.redis_node_type
+  tags                     = local.tags
+}
+
+################################################################################
+# Secrets and pod identity
+################################################################################
+
+module "app_secrets" {
+  source = "../../modules/app-secrets"
+
+  name                   = local.name
+  environment            = var.environment
+  postgres_address       = module.data.postgres_address
+  redis_primary_endpoint = module.data.redis_primary_endpoint
+  redis_auth_token       = module.data.redis_auth_token
+  tags                   = local.tags
+}
+
+module "app_identity" {
+  source = "../../modules/app-identity"
+
+  name                     = local.name
+  cluster_names            = [module.cluster_blue.cluster_name, module.cluster_green.cluster_name]
+  app_secret_arns          = module.app_secrets.secret_arns
+  metrics_token_secret_arn = module.app_secrets.secret_arns.metrics_token
+  secrets_kms_key_arn      = module.app_secrets.kms_key_arn
+  tags                     = local.tags
+}
+
+################################################################################
+# Edge: WAF (attached by the Ingress annotation, not here), image registry, DNS + TLS
+################################################################################
+
+module "waf" {
+  source = "../../modules/waf"
+
+  name                     = local.name
+  rate_limit_per_5_minutes = var.waf_rate_limit_per_5_minutes
+  logs_kms_key_arn         = aws_kms_key.logs.arn
+  tags                     = local.tags
+}
+
+module "ecr" {
+  source = "../../modules/ecr"
+
+  name = "weatherapi"
+  tags = local.tags
+}
+
+module "dns" {
+  source = "../../modules/dns"
+
+  zone_id            = data.aws_route53_zone.public.zone_id
+  zone_name          = var.zone_name
+  api_host           = var.api_host
+  ops_host           = var.ops_host
+  region             = var.region
+  clusters           = local.clusters
+  initial_weights    = var.initial_weights
+  alb_lookup_enabled = var.alb_lookup_enabled
+  tags               = local.tags
+}

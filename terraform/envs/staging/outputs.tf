@@ -1,0 +1,31 @@
+output "cluster_names" {
+  description = "EKS clusters by colour."
+  value       = local.clusters
+}
+
+output "k8s_overlay_values" {
+  description = "Values the k8s overlay of this environment must carry."
+  value = {
+    image                = module.ecr.repository_url
+    certificate_arn      = module.dns.certificate_arn
+    wafv2_acl_arn        = module.waf.web_acl_arn
+    vpc_cidr             = module.network.vpc_cidr
+    database_cidrs       = module.network.database_subnets_cidr_blocks
+    secret_names         = module.app_secrets.secret_names
+    region               = var.region
+    api_host             = var.api_host
+    ops_host             = var.ops_host
+    cluster_health_hosts = module.dns.cluster_health_hosts
+    regional_names       = module.dns.regional_names
+  }
+}
+
+output "postgres_master_user_secret_arn" {
+  description = "RDS-managed master password (for creating the app role, docs/deploy.md)."
+  value       = module.data.postgres_master_user_secret_arn
+}
+
+output "hosted_zone_id" {
+  description = "Route53 zone id (scripts/bluegreen_switch.py --zone-id)."
+  value       = data.aws_route53_zone.public.zone_id
+}
