@@ -1,6 +1,7 @@
 environment = "production"
 account_id  = "222222222222"
 region      = "eu-west-1"
+az_ids      = ["euw1-az1", "euw1-az2", "euw1-az3"]
 
 vpc_cidr           = "10.40.0.0/16"
 single_nat_gateway = false

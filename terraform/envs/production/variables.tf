@@ -18,6 +18,11 @@ variable "vpc_cidr" {
   type        = string
 }
 
+variable "az_ids" {
+  description = "Availability zone ids (three) of this region."
+  type        = list(string)
+}
+
 variable "single_nat_gateway" {
   description = "One NAT gateway instead of one per AZ."
   type        = bool

@@ -1,6 +1,7 @@
 environment = "staging"
 account_id  = "111111111111"
 region      = "eu-west-1"
+az_ids      = ["euw1-az1", "euw1-az2", "euw1-az3"]
 
 vpc_cidr           = "10.41.0.0/16"
 single_nat_gateway = true

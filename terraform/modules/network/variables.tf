@@ -8,6 +8,15 @@ variable "cidr" {
   type        = string
 }
 
+variable "az_ids" {
+  description = "The three availability zone ids to use, e.g. [\"euw1-az1\", \"euw1-az2\", \"euw1-az3\"]."
+  type        = list(string)
+  validation {
+    condition     = length(var.az_ids) == 3
+    error_message = "Exactly three availability zones."
+  }
+}
+
 variable "single_nat_gateway" {
   description = "One NAT gateway for the whole VPC (cheaper, staging) instead of one per AZ (production)."
   type        = bool
