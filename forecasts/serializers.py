@@ -26,10 +26,10 @@ class FiniteFloatField(serializers.FloatField):
         return value
 
 
-def _clean_text(value: str, field: str) -> str:
+def _clean_text(value: str) -> str:
     value = unicodedata.normalize("NFC", value).strip()
     if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in value):
-        raise serializers.ValidationError({field: ["Must not contain control or invisible characters."]})
+        raise serializers.ValidationError("Must not contain control or invisible characters.")
     return value
 
 
@@ -57,13 +57,13 @@ class WeatherQuerySerializer(serializers.Serializer):
                                  help_text="OpenWeather language code, e.g. en, de, pt_br, zh_cn.")
 
     def validate_q(self, value: str) -> str:
-        value = _clean_text(value, "q")
+        value = _clean_text(value)
         if not value or not value.replace(",", "").strip():
             raise serializers.ValidationError("Must name a place.")
         return value
 
     def validate_zip(self, value: str) -> str:
-        value = _clean_text(value, "zip")
+        value = _clean_text(value)
         if not _ZIP.match(value):
             raise serializers.ValidationError("Use code,country, e.g. 94040,US.")
         return value
@@ -103,7 +103,7 @@ class GeocodeQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(default=5, required=False, min_value=1, max_value=5)
 
     def validate_q(self, value: str) -> str:
-        value = _clean_text(value, "q")
+        value = _clean_text(value)
         if not value.replace(",", "").strip():
             raise serializers.ValidationError("Must name a place.")
         return value

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 
 from forecasts import serializers as s
@@ -10,6 +11,12 @@ from forecasts import services
 from weatherapi.api import COMMON_ERRORS, ApiView, json_bytes_response, problem
 
 _NOT_FOUND = {404: problem("location_not_found: no place matches q or zip.")}
+
+
+def _respond(request: Request, answer: services.WeatherAnswer) -> HttpResponse:
+    # The metering middleware records the cache outcome with the usage event.
+    request._request.wx_cache = "stale" if answer.stale else ("hit" if answer.cached else "miss")  # type: ignore[attr-defined]
+    return json_bytes_response(answer.render())
 
 
 class CurrentWeatherView(ApiView):
@@ -25,12 +32,12 @@ class CurrentWeatherView(ApiView):
         responses={200: s.CurrentWeatherSerializer, **COMMON_ERRORS, **_NOT_FOUND},
         tags=["weather"],
     )
-    def get(self, request: Request):  # type: ignore[no-untyped-def]
+    def get(self, request: Request) -> HttpResponse:
         q = self.query(request)
         answer = services.weather_current(
             principal=self.principal(request), location=q["location"], units=q["units"], lang=q["lang"]
         )
-        return json_bytes_response(answer.render())
+        return _respond(request, answer)
 
 
 class ForecastView(ApiView):
@@ -46,13 +53,13 @@ class ForecastView(ApiView):
         responses={200: s.ForecastSerializer, **COMMON_ERRORS, **_NOT_FOUND},
         tags=["weather"],
     )
-    def get(self, request: Request):  # type: ignore[no-untyped-def]
+    def get(self, request: Request) -> HttpResponse:
         q = self.query(request)
         answer = services.weather_forecast(
             principal=self.principal(request), location=q["location"], units=q["units"], lang=q["lang"],
             cnt=q["cnt"],
         )
-        return json_bytes_response(answer.render())
+        return _respond(request, answer)
 
 
 class GeocodeView(ApiView):
@@ -68,10 +75,10 @@ class GeocodeView(ApiView):
         responses={200: s.GeocodeSerializer, **COMMON_ERRORS},
         tags=["geocoding"],
     )
-    def get(self, request: Request):  # type: ignore[no-untyped-def]
+    def get(self, request: Request) -> HttpResponse:
         q = self.query(request)
         answer = services.geocode_search(principal=self.principal(request), query=q["q"], limit=q["limit"])
-        return json_bytes_response(answer.render())
+        return _respond(request, answer)
 
 
 class ReverseGeocodeView(ApiView):
@@ -86,10 +93,10 @@ class ReverseGeocodeView(ApiView):
         responses={200: s.GeocodeSerializer, **COMMON_ERRORS},
         tags=["geocoding"],
     )
-    def get(self, request: Request):  # type: ignore[no-untyped-def]
+    def get(self, request: Request) -> HttpResponse:
         q = self.query(request)
         answer = services.geocode_reverse(principal=self.principal(request), location=q["location"], limit=q["limit"])
-        return json_bytes_response(answer.render())
+        return _respond(request, answer)
 
 
 class AirQualityView(ApiView):
@@ -105,7 +112,7 @@ class AirQualityView(ApiView):
         responses={200: s.AirQualitySerializer, **COMMON_ERRORS},
         tags=["air quality"],
     )
-    def get(self, request: Request):  # type: ignore[no-untyped-def]
+    def get(self, request: Request) -> HttpResponse:
         q = self.query(request)
         answer = services.air_quality(principal=self.principal(request), location=q["location"])
-        return json_bytes_response(answer.render())
+        return _respond(request, answer)

@@ -132,12 +132,16 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
     # Fail fast when PostgreSQL is down: a request must not hang on a dead database.
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 2))
+    if TESTING:
+        _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{os.getpid()}"}
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["ENGINE"] = "django_prometheus.db.backends.sqlite3"
     _db["CONN_MAX_AGE"] = 0
     _db.setdefault("OPTIONS", {}).update({"timeout": 20})
-    # A file, not memory, so gunicorn started by a test sees the test database.
-    _db["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
+    # A file, not memory, so gunicorn started by a test sees the test database; one per
+    # test process, so concurrent runs on one machine do not share it.
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    _db["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-db-{os.getpid()}.sqlite3")}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -225,6 +229,9 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "login"
+# allauth passes ``email=`` to authenticate(), not ``login=``; see accounts/axes.py.
+AXES_USERNAME_CALLABLE = "accounts.axes.axes_username"
+AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
