@@ -53,3 +53,131 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} → {self.plan.code} from {self.started_at:%Y-%m-%d}"
+
+
+class CredentialType(models.TextChoices):
+    API_KEY = "api_key", "API key"
+    OAUTH = "oauth", "OAuth client"
+
+
+class UsageEvent(models.Model):
+    """One metered /v1/ request. Append-only; the id is made at the request, so every
+    retry between the web worker and the database lands on the same row (exactly once).
+
+    The account is a relation without a database constraint: the usage ledger must never
+    reject (and so block the stream on) an event whose account was deleted meanwhile.
+    """
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    credential_type = models.CharField(max_length=8, choices=CredentialType.choices)
+    credential_id = models.BigIntegerField()
+    endpoint = models.CharField(max_length=40)
+    mode = models.CharField(max_length=4)
+    status = models.PositiveSmallIntegerField()
+    billable = models.BooleanField()
+    cache = models.CharField(max_length=8, null=True, blank=True)
+    latency_ms = models.PositiveIntegerField()
+    occurred_at = models.DateTimeField()
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ("-occurred_at",)
+        indexes = [
+            models.Index(fields=["account", "occurred_at"], name="usage_account_time"),
+            models.Index(fields=["occurred_at"], name="usage_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.endpoint} {self.status}"
+
+
+class UsageDaily(models.Model):
+    """Daily rollup per account, credential, endpoint and mode; maintained by the usage
+    worker in the transaction that inserts the raw events, counting only rows inserted."""
+
+    day = models.DateField()
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    credential_type = models.CharField(max_length=8, choices=CredentialType.choices)
+    credential_id = models.BigIntegerField()
+    endpoint = models.CharField(max_length=40)
+    mode = models.CharField(max_length=4)
+    requests = models.PositiveBigIntegerField(default=0)
+    billable = models.PositiveBigIntegerField(default=0)
+    errors = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ("-day", "account_id", "endpoint")
+        verbose_name = "daily usage"
+        verbose_name_plural = "daily usage"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "account", "credential_type", "credential_id", "endpoint", "mode"],
+                name="usagedaily_unique_bucket",
+            )
+        ]
+        indexes = [models.Index(fields=["account", "day"], name="usagedaily_account_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} account {self.account_id} {self.endpoint}: {self.requests}"
+
+
+class ImmutableError(Exception):
+    pass
+
+
+class Invoice(models.Model):
+    """A monthly invoice. Issued once by ``close_billing_period`` and never changed."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="invoices")
+    period = models.DateField(help_text="First day of the billed calendar month (UTC).")
+    number = models.CharField(max_length=32, unique=True)
+    plan_code = models.CharField(max_length=40)
+    plan_name = models.CharField(max_length=100)
+    currency = models.CharField(max_length=3, default="USD")
+    billable_requests = models.PositiveBigIntegerField(default=0)
+    included_requests = models.PositiveBigIntegerField(default=0)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    issued_at = models.DateTimeField(default=timezone.now)
+    # Which close run created the row: lets concurrent runs tell their own inserts apart.
+    close_run = models.UUIDField(editable=False)
+
+    class Meta:
+        ordering = ("-period", "account_id")
+        constraints = [models.UniqueConstraint(fields=["account", "period"], name="invoice_one_per_period")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise ImmutableError("An issued invoice never changes.")
+        super().save(*args, **kwargs)
+
+
+class InvoiceLine(models.Model):
+    class Kind(models.TextChoices):
+        FEE = "fee", "Monthly fee"
+        OVERAGE = "overage", "Overage"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    description = models.CharField(max_length=200)
+    quantity = models.PositiveBigIntegerField(default=1)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=4)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ("invoice", "id")
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise ImmutableError("An issued invoice line never changes.")
+        super().save(*args, **kwargs)
