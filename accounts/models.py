@@ -140,7 +140,7 @@ class AuditEvent(models.Model):
         KEY_REVOKED = "key.revoked"
         KEY_ROTATED = "key.rotated"
         CLIENT_CREATED = "client.created"
-        CLIENT_SECRET_ROTATED = "client.secret_rotated"
+        CLIENT_SECRET_ROTATED = "client.secret_rotated"  # noqa: S105 - an action name, not a secret
         CLIENT_DELETED = "client.deleted"
         ACCOUNT_SUSPENDED = "account.suspended"
         ACCOUNT_REACTIVATED = "account.reactivated"

@@ -31,6 +31,17 @@ def account_create(*, owner: User, name: str | None = None) -> Account:
 
 
 @transaction.atomic
+def account_ensure_for_user(*, user: User) -> Account:
+    """The user's account, created if missing.
+
+    Signup creates it (accounts/adapter.py), but users made by ``createsuperuser`` or in the
+    admin have none; the portal calls this instead of failing on them.
+    """
+    account = Account.objects.filter(owner=user).first()
+    return account or account_create(owner=user)
+
+
+@transaction.atomic
 def account_get_or_create_for_email(*, email: str) -> Account:
     """The account of ``email``, creating the user (unusable password) and account if missing."""
     email = User.objects.normalize_email(email).lower()
@@ -47,6 +58,13 @@ def audit_record(
     return AuditEvent.objects.create(
         account=account, action=action, actor=actor, target=target, details=details or {}
     )
+
+
+def _require_not_suspended(*, account: Account, actor: User | None) -> None:
+    # A suspended customer's credentials are refused anyway; minting new ones from the
+    # portal would only confuse them. Operators may still act on the account.
+    if account.is_suspended and actor is not None and not actor.is_staff:
+        raise PermissionDeniedError("This account is suspended; contact support.")
 
 
 def _require_live_allowed(*, account: Account, mode: Mode, actor: User | None) -> None:
@@ -74,6 +92,7 @@ def api_key_create(
         raise InvalidParameter("mode must be live or test", errors={"mode": ["Choose live or test."]})
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidParameter("expires_at must be in the future", errors={"expires_at": ["Must be in the future."]})
+    _require_not_suspended(account=account, actor=created_by)
     _require_live_allowed(account=account, mode=mode, actor=created_by)
     full_key, prefix, key_digest = api_key_generate(mode)
     api_key = ApiKey.objects.create(
@@ -174,6 +193,7 @@ def oauth_client_create(
     """A client-credentials client; returns it with the plain secret (stored only hashed)."""
     if mode not in ("live", "test"):
         raise InvalidParameter("mode must be live or test")
+    _require_not_suspended(account=account, actor=created_by)
     _require_live_allowed(account=account, mode=mode, actor=created_by)
     application_model = get_application_model()
     secret = secrets.token_urlsafe(48)
