@@ -78,7 +78,7 @@ class UsageEvent(models.Model):
     mode = models.CharField(max_length=4)
     status = models.PositiveSmallIntegerField()
     billable = models.BooleanField()
-    cache = models.CharField(max_length=8, null=True, blank=True)
+    cache = models.CharField(max_length=8, blank=True, default="", help_text="hit, miss, stale or empty")
     latency_ms = models.PositiveIntegerField()
     occurred_at = models.DateTimeField()
     request_id = models.CharField(max_length=64, blank=True)

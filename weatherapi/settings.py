@@ -274,7 +274,7 @@ REST_FRAMEWORK = {
         "accounts.authentication.BearerTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.HasScope"],
-    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_THROTTLE_CLASSES": ["billing.throttles.PlanThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -335,6 +335,18 @@ USE_TZ = True
 # --- Metering and billing -------------------------------------------------------------
 USAGE_STREAM_KEY = env("USAGE_STREAM_KEY", "wx:usage:events") or "wx:usage:events"
 USAGE_RETENTION_DAYS = env_int("USAGE_RETENTION_DAYS", 90)
+# Off only for the metering benchmark's baseline; production always meters.
+METERING_ENABLED = env_bool("METERING_ENABLED", True)
+USAGE_WORKER_GROUP = env("USAGE_WORKER_GROUP", "usage-workers") or "usage-workers"
+USAGE_WORKER_BATCH = env_int("USAGE_WORKER_BATCH", 1000)
+# A stream entry delivered to a consumer that has not acknowledged it for this long is
+# taken over by another worker (the first one is presumed dead).
+USAGE_RECLAIM_IDLE_SECONDS = env_int("USAGE_RECLAIM_IDLE_SECONDS", 60)
+# After a Redis error, skip Redis in this process for this long (fallbacks answer at once).
+BILLING_REDIS_RETRY_SECONDS = float(env("BILLING_REDIS_RETRY_SECONDS", "1") or 1)
+# Accounts tracked by the per-process fallback limiter (least recently used evicted).
+THROTTLE_MEMORY_MAX_KEYS = env_int("THROTTLE_MEMORY_MAX_KEYS", 10_000)
+BILLING_CURRENCY = env("BILLING_CURRENCY", "USD") or "USD"
 
 # --- Logging --------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", "INFO") or "INFO"

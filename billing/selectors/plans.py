@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -29,8 +30,13 @@ def _fallback_limits() -> PlanLimits:
 
 
 def plan_current_for_account(*, account_id: int) -> Plan | None:
+    return plan_in_force_at(account_id=account_id, when=timezone.now())
+
+
+def plan_in_force_at(*, account_id: int, when: datetime) -> Plan | None:
+    """The plan of the newest subscription started at or before ``when``, else the default plan."""
     subscription = (
-        Subscription.objects.filter(account_id=account_id, started_at__lte=timezone.now())
+        Subscription.objects.filter(account_id=account_id, started_at__lte=when)
         .select_related("plan")
         .order_by("-started_at", "-id")
         .first()

@@ -1,0 +1,218 @@
+"""Usage events: recording them at the request, storing them in the database exactly once.
+
+``usage_event_record`` is the metering sink of a request: one XADD to the Redis stream
+(never trimmed: MAXLEN would drop events nobody has stored yet), or, without Redis or when
+the XADD fails, the event goes straight to the database. ``usage_events_store`` is the one
+writer of the usage tables, used by both that direct path and the usage worker.
+
+Exactly once: the event id (uuid4) is made at the request and is the primary key. The
+insert is ``INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id`` and only the rows it
+actually inserted are added to the daily rollups, in the same transaction. A batch that
+is stored again (worker killed before acknowledging, XADD that timed out after Redis took
+it and then went to the database as well) inserts nothing and adds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
+
+from accounts.models import ApiKey
+from billing.models import UsageDaily, UsageEvent
+from billing.redis_conn import redis_client, redis_failed
+from weatherapi.metrics import USAGE_EVENTS
+
+logger = logging.getLogger(__name__)
+
+# Rows per INSERT statement: 11 parameters a row stays far below SQLite's and
+# PostgreSQL's parameter limits.
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """A usage event in flight (from the request to the stream to the database)."""
+
+    id: uuid.UUID
+    account_id: int
+    credential_type: str
+    credential_id: int
+    endpoint: str
+    mode: str
+    status: int
+    billable: bool
+    cache: str | None
+    latency_ms: int
+    occurred_at: datetime  # aware, UTC
+    request_id: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "id": self.id.hex, "a": self.account_id, "ct": self.credential_type,
+                "ci": self.credential_id, "ep": self.endpoint, "m": self.mode, "s": self.status,
+                "b": int(self.billable), "c": self.cache, "l": self.latency_ms,
+                "t": self.occurred_at.timestamp(), "r": self.request_id,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> UsageRecord:
+        d = json.loads(raw)
+        return cls(
+            id=uuid.UUID(hex=d["id"]), account_id=int(d["a"]), credential_type=str(d["ct"]),
+            credential_id=int(d["ci"]), endpoint=str(d["ep"])[:40], mode=str(d["m"]),
+            status=int(d["s"]), billable=bool(d["b"]), cache=d.get("c"), latency_ms=int(d["l"]),
+            occurred_at=datetime.fromtimestamp(float(d["t"]), tz=UTC), request_id=str(d.get("r") or "")[:64],
+        )
+
+
+def usage_event_record(*, record: UsageRecord) -> str | None:
+    """Put one event where the worker (or nobody, if it went to the database) picks it up.
+
+    Returns the sink ("stream" or "database"), or None when neither took it.
+    """
+    client = redis_client()
+    if client is not None:
+        try:
+            client.xadd(settings.USAGE_STREAM_KEY, {"e": record.to_json()})
+            USAGE_EVENTS.labels(sink="stream").inc()
+            return "stream"
+        except Exception as e:  # noqa: BLE001 - any Redis failure: go to the database
+            redis_failed(e, what="metering")
+    try:
+        usage_events_store(records=[record])
+    except DatabaseError:
+        logger.exception("usage event could not be stored in Redis or the database")
+        connection.close_if_unusable_or_obsolete()
+        USAGE_EVENTS.labels(sink="lost").inc()
+        return None
+    USAGE_EVENTS.labels(sink="database").inc()
+    return "database"
+
+
+def _dedupe(records: Iterable[UsageRecord]) -> list[UsageRecord]:
+    seen: dict[uuid.UUID, UsageRecord] = {}
+    for record in records:
+        seen.setdefault(record.id, record)
+    return list(seen.values())
+
+
+_EVENT_FIELDS = [
+    "id", "account", "credential_type", "credential_id", "endpoint", "mode", "status",
+    "billable", "cache", "latency_ms", "occurred_at", "request_id",
+]
+
+
+def _insert_events(records: Sequence[UsageRecord]) -> set[uuid.UUID]:
+    """Insert, skipping ids already stored; returns the ids this statement inserted."""
+    meta = UsageEvent._meta
+    fields = [meta.get_field(name) for name in _EVENT_FIELDS]
+    table = connection.ops.quote_name(meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    pk = meta.pk
+    assert pk is not None  # noqa: S101
+    inserted: set[uuid.UUID] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(records), _CHUNK):
+            chunk = records[start : start + _CHUNK]
+            params: list[object] = []
+            for r in chunk:
+                values = [r.id, r.account_id, r.credential_type, r.credential_id, r.endpoint, r.mode,
+                          r.status, r.billable, r.cache or "", r.latency_ms, r.occurred_at, r.request_id]
+                # get_db_prep_save: a UUID is a uuid on PostgreSQL, 32 hex chars on SQLite.
+                params += [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
+            row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+            sql = (
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(chunk))} "  # noqa: S608 - names from the model
+                f"ON CONFLICT ({connection.ops.quote_name(pk.column)}) DO NOTHING RETURNING {connection.ops.quote_name(pk.column)}"
+            )
+            cursor.execute(sql, params)
+            inserted.update(pk.to_python(value) for (value,) in cursor.fetchall())
+    return inserted
+
+
+def _rollup_add(records: Sequence[UsageRecord]) -> None:
+    """Add the inserted events to their daily buckets (insert or increment, one statement)."""
+    buckets: dict[tuple[date, int, str, int, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for r in records:
+        key = (r.occurred_at.astimezone(UTC).date(), r.account_id, r.credential_type, r.credential_id,
+               r.endpoint, r.mode)
+        counts = buckets[key]
+        counts[0] += 1
+        counts[1] += int(r.billable)
+        counts[2] += int(r.status >= 400)
+    if not buckets:
+        return
+    meta = UsageDaily._meta
+    q = connection.ops.quote_name
+    table = q(meta.db_table)
+    day_field = meta.get_field("day")
+    # Sorted, so two workers touching the same buckets lock them in the same order.
+    items = sorted(buckets.items())
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), _CHUNK):
+            chunk = items[start : start + _CHUNK]
+            params: list[object] = []
+            for (day, account_id, ctype, cid, endpoint, mode), (n, billable, errors) in chunk:
+                params += [day_field.get_db_prep_save(day, connection), account_id, ctype, cid, endpoint,
+                           mode, n, billable, errors]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+            sql = (
+                f"INSERT INTO {table} (day, account_id, credential_type, credential_id, endpoint, mode, "  # noqa: S608
+                f"requests, billable, errors) VALUES {values} "
+                "ON CONFLICT (day, account_id, credential_type, credential_id, endpoint, mode) DO UPDATE SET "
+                f"requests = {table}.requests + excluded.requests, "
+                f"billable = {table}.billable + excluded.billable, "
+                f"errors = {table}.errors + excluded.errors"
+            )
+            cursor.execute(sql, params)
+
+
+def _last_used_update(records: Sequence[UsageRecord]) -> None:
+    """The portal shows when each key was last used: one UPDATE per key, never backwards."""
+    latest: dict[tuple[int, int], datetime] = {}
+    for r in records:
+        if r.credential_type != "api_key":
+            continue
+        key = (r.account_id, r.credential_id)
+        if key not in latest or r.occurred_at > latest[key]:
+            latest[key] = r.occurred_at
+    for (account_id, key_id), when in sorted(latest.items()):
+        ApiKey.objects.filter(pk=key_id, account_id=account_id).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=when)
+        ).update(last_used_at=when)
+
+
+def usage_events_store(*, records: Sequence[UsageRecord]) -> int:
+    """Store events idempotently with their rollups; returns how many were new."""
+    unique = _dedupe(records)
+    if not unique:
+        return 0
+    with transaction.atomic():
+        inserted_ids = _insert_events(unique)
+        inserted = [r for r in unique if r.id in inserted_ids]
+        _rollup_add(inserted)
+        _last_used_update(inserted)
+    return len(inserted)
+
+
+def usage_prune(*, older_than: datetime, batch: int = 10_000) -> int:
+    """Delete raw events before ``older_than`` in batches (rollups and invoices stay)."""
+    total = 0
+    while True:
+        ids = list(UsageEvent.objects.filter(occurred_at__lt=older_than).values_list("id", flat=True)[:batch])
+        if not ids:
+            return total
+        with transaction.atomic():
+            total += UsageEvent.objects.filter(id__in=ids).delete()[0]
