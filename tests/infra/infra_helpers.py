@@ -1,0 +1,49 @@
+"""Shared helpers of the infrastructure checks (importable: pytest.ini sets pythonpath)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "k8s"
+TERRAFORM = ROOT / "terraform"
+DOCS = ROOT / "docs"
+OVERLAYS = ("staging", "production")
+TARGETS = {
+    "base": K8S / "base",
+    "staging": K8S / "overlays" / "staging",
+    "production": K8S / "overlays" / "production",
+    "chaos": K8S / "chaos",
+    "cloudwatch": K8S / "cloudwatch",
+}
+
+
+def find(docs, kind, name=None):
+    return [
+        d for d in docs if d.get("kind") == kind and (name is None or d["metadata"]["name"] == name)
+    ]
+
+
+def one(docs, kind, name):
+    found = find(docs, kind, name)
+    assert len(found) == 1, f"expected exactly one {kind}/{name}, found {len(found)}"
+    return found[0]
+
+
+def pod_spec(doc):
+    kind = doc["kind"]
+    if kind in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+        return doc["spec"]["template"]["spec"]
+    if kind == "CronJob":
+        return doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    if kind == "Pod":
+        return doc["spec"]
+    return None
+
+
+def containers(spec):
+    return list(spec.get("initContainers") or []) + list(spec.get("containers") or [])
+
+
+def workloads(docs):
+    return [d for d in docs if pod_spec(d) is not None]

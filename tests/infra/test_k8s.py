@@ -1,0 +1,657 @@
+"""Checks of the rendered kustomize output that kubernetes-validate cannot do (custom
+resources) or that are ours (probes, hardening, autoscaling consistency, metric names)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+import yaml
+from infra_helpers import DOCS, K8S, OVERLAYS, containers, find, one, pod_spec, workloads
+
+ENVS = ("base", *OVERLAYS)
+APP_TARGETS = ("base", *OVERLAYS)
+
+# Metric names the app and kube-state-metrics export (the only names alerts, dashboards,
+# KEDA and the CloudWatch agent may use). django-prometheus names carry a doubled _total.
+KNOWN_METRICS = {
+    "django_http_requests_total_by_view_transport_method_total",
+    "django_http_responses_total_by_status_total",
+    "django_http_requests_latency_seconds_by_view_method_bucket",
+    "django_http_exceptions_total_by_type_total",
+    "weatherapi_upstream_requests_total",
+    "weatherapi_upstream_request_duration_seconds_bucket",
+    "weatherapi_circuit_breaker_open",
+    "weatherapi_cache_requests_total",
+    "weatherapi_coalesced_waits_total",
+    "weatherapi_throttle_rejections_total",
+    "weatherapi_usage_events_total",
+    "weatherapi_usage_events_flushed_total",
+    "weatherapi_usage_stream_pending",
+    "weatherapi_invoices_issued_total",
+    "kube_pod_container_status_restarts_total",
+    "kube_pod_container_status_waiting_reason",
+    "kube_pod_status_reason",
+    "kube_deployment_status_replicas_available",
+}
+PROMQL_WORDS = {
+    "sum",
+    "rate",
+    "irate",
+    "increase",
+    "max",
+    "min",
+    "avg",
+    "count",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "histogram_quantile",
+    "max_over_time",
+    "min_over_time",
+    "avg_over_time",
+    "absent",
+    "clamp_min",
+    "clamp_max",
+    "topk",
+    "bottomk",
+    "offset",
+    "time",
+    "vector",
+    "scalar",
+    "label_replace",
+    "deriv",
+    "delta",
+    "sum_over_time",
+    "quantile",
+    "e",
+    "inf",
+    "nan",
+}
+REQUIRED_ALERTS = {
+    "WeatherHigh5xxRatio": "critical",
+    "WeatherHigh4xxRatio": "warning",
+    "WeatherHigh429Rate": None,
+    "WeatherUpstreamErrorRatio": None,
+    "WeatherCircuitOpen": None,
+    "WeatherUsageStreamLag": None,
+    "WeatherHighP99Latency": None,
+    "WeatherPodRestarts": None,
+    "WeatherPodCrashLooping": None,
+    "WeatherPodEvicted": None,
+    "WeatherNoPodsAvailable": "critical",
+}
+SECRET_FILES = {
+    "DJANGO_SECRET_KEY",
+    "OPENWEATHER_API_KEY",
+    "METRICS_TOKEN",
+    "DATABASE_URL",
+    "REDIS_URL",
+}
+
+
+def metric_names(expr: str) -> set[str]:
+    """Metric names used in a PromQL expression (good enough for our own rules)."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', "", expr)  # strings
+    text = re.sub(r"\{[^}]*\}", "", text)  # label matchers
+    text = re.sub(r"\[[^\]]*\]", "", text)  # range selectors
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", text)
+    names = set()
+    for match in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", text):
+        word = match.group(0)
+        rest = text[match.end() :].lstrip()
+        if rest.startswith("("):  # function call
+            continue
+        if word.lower() in PROMQL_WORDS:
+            continue
+        names.add(word)
+    return names
+
+
+def test_metric_name_parser_sees_names():
+    expr = (
+        'sum by (le) (rate(foo_bucket{a="b(c)"}[5m])) / ignoring(x) bar > 0.1 '
+        "and on(pod) max_over_time(baz[1h])"
+    )
+    assert metric_names(expr) == {"foo_bucket", "bar", "baz"}
+
+
+# ---------------------------------------------------------------------------
+# Presence and basics
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_required_resources_rendered(rendered, target):
+    docs = rendered[target]
+    for kind, name in [
+        ("Namespace", "weather"),
+        ("ServiceAccount", "weather-app"),
+        ("ConfigMap", "weather-config"),
+        ("SecretProviderClass", "weather-secrets"),
+        ("Deployment", "weather-web"),
+        ("Deployment", "weather-usage-worker"),
+        ("Service", "weather-web"),
+        ("PodDisruptionBudget", "weather-web"),
+        ("NetworkPolicy", "default-deny-all"),
+        ("Ingress", "weather-public"),
+        ("Ingress", "weather-internal"),
+        ("ScaledObject", "weather-web"),
+        ("Job", "weather-migrate"),
+        ("CronJob", "weather-close-billing-period"),
+        ("CronJob", "weather-cleartokens"),
+        ("ServiceMonitor", "weather-web"),
+        ("PrometheusRule", "weather-alerts"),
+        ("ConfigMap", "weather-grafana-dashboard"),
+    ]:
+        one(docs, kind, name)
+    for doc in docs:
+        if doc["kind"] in ("Namespace", "PriorityClass", "ClusterRole", "ClusterRoleBinding"):
+            continue
+        expected = (
+            "amazon-cloudwatch"
+            if "cwagent" in doc["metadata"]["name"]
+            or doc["metadata"]["name"].startswith("prometheus-")
+            else "weather"
+        )
+        assert doc["metadata"].get("namespace") == expected, doc["metadata"]["name"]
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_namespace_has_pod_readiness_gate_label(rendered, target):
+    ns = one(rendered[target], "Namespace", "weather")
+    assert ns["metadata"]["labels"]["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+
+
+@pytest.mark.parametrize("target", [*APP_TARGETS, "cloudwatch", "chaos"])
+def test_images_pinned_no_latest(rendered, target):
+    for doc in workloads(rendered[target]):
+        for c in containers(pod_spec(doc)):
+            image = c["image"]
+            name_part = image.rsplit("/", 1)[-1]
+            assert "@sha256:" in image or ":" in name_part, f"{image} has no tag"
+            assert not image.endswith(":latest"), image
+    for exp in find(rendered[target], "ChaosExperiment"):
+        image = exp["spec"]["definition"]["image"]
+        assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), image
+
+
+@pytest.mark.parametrize("target", OVERLAYS)
+def test_overlay_uses_registry_image(rendered, target):
+    for doc in workloads(rendered[target]):
+        for c in containers(pod_spec(doc)):
+            if "cloudwatch-agent" in c["image"]:
+                continue
+            assert ".dkr.ecr." in c["image"], c["image"]
+
+
+# ---------------------------------------------------------------------------
+# Hardening
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", [*APP_TARGETS, "cloudwatch"])
+def test_every_container_is_hardened(rendered, target):
+    for doc in workloads(rendered[target]):
+        spec = pod_spec(doc)
+        pod_sc = spec.get("securityContext") or {}
+        where = f"{doc['kind']}/{doc['metadata']['name']}"
+        assert pod_sc.get("runAsNonRoot") is True, where
+        assert pod_sc.get("seccompProfile", {}).get("type") == "RuntimeDefault", where
+        assert spec.get("hostNetwork") in (None, False), where
+        for c in containers(spec):
+            sc = c.get("securityContext")
+            assert sc, f"{where}/{c['name']} has no securityContext"
+            assert sc.get("runAsNonRoot") is True, f"{where}/{c['name']}"
+            assert sc.get("readOnlyRootFilesystem") is True, f"{where}/{c['name']}"
+            assert sc.get("allowPrivilegeEscalation") is False, f"{where}/{c['name']}"
+            assert sc.get("privileged") in (None, False), f"{where}/{c['name']}"
+            assert sc.get("capabilities", {}).get("drop") == ["ALL"], f"{where}/{c['name']}"
+            assert not sc.get("capabilities", {}).get("add"), f"{where}/{c['name']}"
+            assert sc.get("seccompProfile", {}).get("type") == "RuntimeDefault"
+            assert int(sc.get("runAsUser", pod_sc.get("runAsUser", 0))) >= 10000
+            res = c.get("resources", {})
+            for key in ("cpu", "memory"):
+                assert key in res.get("requests", {}), f"{where}/{c['name']} {key} request"
+                assert key in res.get("limits", {}), f"{where}/{c['name']} {key} limit"
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_app_pods_have_writable_emptydirs_and_secrets(rendered, target):
+    config = one(rendered[target], "ConfigMap", "weather-config")["data"]
+    for doc in workloads(rendered[target]):
+        if doc["metadata"]["namespace"] != "weather":
+            continue
+        spec = pod_spec(doc)
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        app = containers(spec)[0]
+        mounts = {m["mountPath"]: m["name"] for m in app["volumeMounts"]}
+        assert "emptyDir" in volumes[mounts["/tmp"]]  # noqa: S108 - a mount path, not a temp file
+        assert "emptyDir" in volumes[mounts[config["PROMETHEUS_MULTIPROC_DIR"]]]
+        secrets = volumes[mounts[config["SECRETS_DIR"]]]
+        assert secrets["csi"]["driver"] == "secrets-store.csi.k8s.io"
+        assert secrets["csi"]["volumeAttributes"]["secretProviderClass"] == "weather-secrets"
+        assert spec["serviceAccountName"] == "weather-app"
+        assert spec.get("automountServiceAccountToken") is False
+        assert app.get("envFrom") == [{"configMapRef": {"name": "weather-config"}}]
+
+
+# ---------------------------------------------------------------------------
+# Web Deployment: probes, graceful shutdown, gunicorn sizing
+# ---------------------------------------------------------------------------
+
+
+def cpu(value) -> float:
+    value = str(value)
+    return float(value[:-1]) / 1000 if value.endswith("m") else float(value)
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_web_probes_and_shutdown(rendered, target):
+    docs = rendered[target]
+    web = one(docs, "Deployment", "weather-web")
+    spec = pod_spec(web)
+    c = next(c for c in spec["containers"] if c["name"] == "web")
+    assert c["command"] == ["gunicorn", "-c", "gunicorn.conf.py", "weatherapi.wsgi:application"]
+    assert {p["containerPort"] for p in c["ports"]} == {8000}
+    assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert c["startupProbe"]["httpGet"]["path"] == "/healthz"
+    config = one(docs, "ConfigMap", "weather-config")["data"]
+    assert config["DJANGO_DEBUG"] == "0"
+    assert config["PORT"] == "8000"
+    pre_stop = c["lifecycle"]["preStop"]["exec"]["command"]
+    assert pre_stop[0] == "sleep"
+    graceful = int(config["GUNICORN_GRACEFUL_TIMEOUT"])
+    assert spec["terminationGracePeriodSeconds"] > graceful + int(pre_stop[1])
+    # Workers from the CPU limit: 2 per CPU, at least 1.
+    limit = cpu(c["resources"]["limits"]["cpu"])
+    assert int(config["GUNICORN_WORKERS"]) == max(1, math.floor(limit * 2))
+    assert config["GUNICORN_WORKER_CLASS"] == "gthread"
+    # Django's host check must accept kubelet probes and ALB health checks (Host: pod IP).
+    env = {e["name"]: e for e in c["env"]}
+    assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert "$(POD_IP)" in env["DJANGO_ALLOWED_HOSTS"]["value"]
+    # Spread over zones and nodes.
+    keys = {t["topologyKey"] for t in spec["topologySpreadConstraints"]}
+    assert {"topology.kubernetes.io/zone", "kubernetes.io/hostname"} <= keys
+    assert spec["affinity"]["podAntiAffinity"]
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_commands_jobs_and_cronjobs(rendered, target):
+    docs = rendered[target]
+    worker = one(docs, "Deployment", "weather-usage-worker")
+    assert pod_spec(worker)["containers"][0]["command"] == ["python", "manage.py", "usage_worker"]
+    job = one(docs, "Job", "weather-migrate")
+    assert pod_spec(job)["containers"][0]["command"] == [
+        "python",
+        "manage.py",
+        "migrate",
+        "--noinput",
+    ]
+    assert job["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PreSync"
+    expected = {
+        "weather-close-billing-period": (
+            "15 0 1 * *",
+            ["python", "manage.py", "close_billing_period"],
+        ),
+        "weather-cleartokens": (None, ["python", "manage.py", "cleartokens"]),
+    }
+    for name, (schedule, command) in expected.items():
+        cron = one(docs, "CronJob", name)
+        assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+        if schedule:
+            assert cron["spec"]["schedule"] == schedule
+        assert pod_spec(cron)["containers"][0]["command"] == command
+        assert pod_spec(cron)["restartPolicy"] in ("Never", "OnFailure")
+
+
+# ---------------------------------------------------------------------------
+# Autoscaling (KEDA) consistency
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_keda_scaledobject_consistent(rendered, target):
+    docs = rendered[target]
+    assert not find(docs, "HorizontalPodAutoscaler"), "KEDA creates the HPA; do not ship one"
+    so = one(docs, "ScaledObject", "weather-web")
+    ref = so["spec"]["scaleTargetRef"]
+    deployment = one(docs, ref.get("kind", "Deployment"), ref["name"])
+    assert "replicas" not in deployment["spec"], "KEDA owns replicas of the target"
+    lo, hi = so["spec"]["minReplicaCount"], so["spec"]["maxReplicaCount"]
+    assert 2 <= lo <= hi
+    triggers = {t["type"]: t for t in so["spec"]["triggers"]}
+    assert {"cpu", "memory", "prometheus"} <= set(triggers)
+    for kind in ("cpu", "memory"):
+        assert triggers[kind]["metricType"] == "Utilization"
+        assert 0 < int(triggers[kind]["metadata"]["value"]) <= 100
+    prom = triggers["prometheus"]["metadata"]
+    assert prom["query"] == (
+        "sum(rate(django_http_requests_total_by_view_transport_method_total"
+        '{namespace="weather"}[2m]))'
+    )
+    assert float(prom["threshold"]) > 0
+    assert prom["serverAddress"].startswith("http")
+    behavior = so["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+    assert behavior["scaleDown"]["stabilizationWindowSeconds"] >= 60
+    # Utilization triggers need requests on every container of the target.
+    for c in pod_spec(deployment)["containers"]:
+        assert {"cpu", "memory"} <= set(c["resources"]["requests"])
+    # The PDB must leave room to evict at least one pod at the minimum size.
+    pdb = one(docs, "PodDisruptionBudget", "weather-web")
+    assert pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    if "minAvailable" in pdb["spec"]:
+        value = pdb["spec"]["minAvailable"]
+        needed = math.ceil(lo * int(value[:-1]) / 100) if str(value).endswith("%") else int(value)
+        assert needed < lo
+    else:
+        assert pdb["spec"]["maxUnavailable"] >= 1
+
+
+def test_production_bigger_than_staging(rendered):
+    so = {t: one(rendered[t], "ScaledObject", "weather-web")["spec"] for t in OVERLAYS}
+    assert so["production"]["minReplicaCount"] > so["staging"]["minReplicaCount"]
+    assert so["production"]["maxReplicaCount"] > so["staging"]["maxReplicaCount"]
+    assert (
+        "minAvailable" in one(rendered["production"], "PodDisruptionBudget", "weather-web")["spec"]
+    )
+
+    def web_cpu(t):
+        web = one(rendered[t], "Deployment", "weather-web")
+        return cpu(pod_spec(web)["containers"][0]["resources"]["limits"]["cpu"])
+
+    assert web_cpu("production") > web_cpu("staging")
+
+
+# ---------------------------------------------------------------------------
+# Secrets Store CSI
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_secret_provider_class(rendered, target):
+    spc = one(rendered[target], "SecretProviderClass", "weather-secrets")
+    assert spc["apiVersion"] == "secrets-store.csi.x-k8s.io/v1"
+    assert spc["spec"]["provider"] == "aws"
+    params = spc["spec"]["parameters"]
+    assert params["usePodIdentity"] == "true"
+    assert isinstance(params["objects"], str), "parameters.objects must be a YAML string"
+    objects = yaml.safe_load(params["objects"])
+    aliases = set()
+    for obj in objects:
+        assert obj["objectType"] == "secretsmanager"
+        if target != "base":
+            assert obj["objectName"].startswith(f"weather/{target}/"), obj["objectName"]
+        for entry in obj["jmesPath"]:
+            assert entry["path"] and entry["objectAlias"]
+            aliases.add(entry["objectAlias"])
+    assert SECRET_FILES <= aliases
+    synced = spc["spec"]["secretObjects"][0]
+    assert synced["data"][0]["objectName"] == "METRICS_TOKEN"
+    monitor = one(rendered[target], "ServiceMonitor", "weather-web")
+    creds = monitor["spec"]["endpoints"][0]["authorization"]["credentials"]
+    assert creds == {"name": synced["secretName"], "key": synced["data"][0]["key"]}
+
+
+@pytest.mark.parametrize("target", OVERLAYS)
+def test_cloudwatch_reads_only_the_metrics_token(rendered, target):
+    spc = one(rendered[target], "SecretProviderClass", "cwagent-metrics-token")
+    assert spc["metadata"]["namespace"] == "amazon-cloudwatch"
+    objects = yaml.safe_load(spc["spec"]["parameters"]["objects"])
+    assert [o["objectName"] for o in objects] == [f"weather/{target}/metrics-token"]
+
+
+# ---------------------------------------------------------------------------
+# Networking
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_network_policies(rendered, target):
+    docs = rendered[target]
+    deny = one(docs, "NetworkPolicy", "default-deny-all")["spec"]
+    assert deny["podSelector"] == {} and set(deny["policyTypes"]) == {"Ingress", "Egress"}
+    assert "ingress" not in deny and "egress" not in deny
+    egress_ports = set()
+    ingress_ports = set()
+    for np in find(docs, "NetworkPolicy"):
+        for rule in np["spec"].get("egress", []):
+            for port in rule.get("ports", []):
+                egress_ports.add((port["protocol"], port["port"]))
+        for rule in np["spec"].get("ingress", []):
+            for port in rule.get("ports", []):
+                ingress_ports.add((port["protocol"], port["port"]))
+    assert {("UDP", 53), ("TCP", 53), ("TCP", 5432), ("TCP", 6379), ("TCP", 443)} <= egress_ports
+    assert ("TCP", 8000) in ingress_ports
+    dns = one(docs, "NetworkPolicy", "allow-dns-egress")["spec"]["egress"][0]["to"][0]
+    assert dns["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_ingresses(rendered, target):
+    docs = rendered[target]
+    public = one(docs, "Ingress", "weather-public")
+    ann = public["metadata"]["annotations"]
+    assert ann["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
+    assert ann["alb.ingress.kubernetes.io/target-type"] == "ip"
+    assert ann["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
+    assert ann["alb.ingress.kubernetes.io/certificate-arn"].startswith("arn:aws:acm:")
+    assert ann["alb.ingress.kubernetes.io/wafv2-acl-arn"].startswith("arn:aws:wafv2:")
+    assert ann["alb.ingress.kubernetes.io/healthcheck-path"] == "/readyz"
+    assert public["spec"]["ingressClassName"] == "alb"
+    paths = {
+        p["path"]: p["backend"]["service"]["name"]
+        for p in public["spec"]["rules"][0]["http"]["paths"]
+    }
+    for path in ("/v1", "/o", "/api", "/accounts", "/portal", "/static", "/"):
+        assert paths[path] == "weather-web", path
+    # /admin and /metrics are answered by the fixed 404 action, never by the app.
+    assert paths["/admin"] == "deny" and paths["/metrics"] == "deny"
+    assert "alb.ingress.kubernetes.io/actions.deny" in ann
+    internal = one(docs, "Ingress", "weather-internal")
+    iann = internal["metadata"]["annotations"]
+    assert iann["alb.ingress.kubernetes.io/scheme"] == "internal"
+    assert iann["alb.ingress.kubernetes.io/target-type"] == "ip"
+    assert "alb.ingress.kubernetes.io/wafv2-acl-arn" not in iann
+    ipaths = {p["path"] for p in internal["spec"]["rules"][0]["http"]["paths"]}
+    assert {"/admin", "/metrics"} <= ipaths
+    if target != "base":
+        assert public["spec"]["rules"][0]["host"] != internal["spec"]["rules"][0]["host"]
+        assert public["spec"]["tls"][0]["hosts"] == [public["spec"]["rules"][0]["host"]]
+
+
+def test_overlays_have_their_own_hosts_and_arns(rendered):
+    def values(t):
+        ing = one(rendered[t], "Ingress", "weather-public")
+        ann = ing["metadata"]["annotations"]
+        return (
+            ing["spec"]["rules"][0]["host"],
+            ann["alb.ingress.kubernetes.io/certificate-arn"],
+            ann["alb.ingress.kubernetes.io/wafv2-acl-arn"],
+        )
+
+    staging, production = values("staging"), values("production")
+    assert all(a != b for a, b in zip(staging, production, strict=True))
+    base_host = one(rendered["base"], "Ingress", "weather-public")["spec"]["rules"][0]["host"]
+    for t in OVERLAYS:
+        host = one(rendered[t], "Ingress", "weather-public")["spec"]["rules"][0]["host"]
+        assert host != base_host
+        web = one(rendered[t], "Deployment", "weather-web")
+        env = {e["name"]: e.get("value") for e in pod_spec(web)["containers"][0]["env"]}
+        assert env["DJANGO_ALLOWED_HOSTS"].split(",")[0] == host
+
+
+# ---------------------------------------------------------------------------
+# Monitoring
+# ---------------------------------------------------------------------------
+
+
+def runbook_anchors() -> set[str]:
+    anchors = set()
+    for line in (DOCS / "runbook.md").read_text().splitlines():
+        m = re.match(r"#{1,6}\s+(.*)", line)
+        if m:
+            slug = re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-")
+            anchors.add(slug)
+    return anchors
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_prometheus_rules(rendered, target):
+    rule = one(rendered[target], "PrometheusRule", "weather-alerts")
+    anchors = runbook_anchors()
+    seen = {}
+    for group in rule["spec"]["groups"]:
+        assert group["name"] and group["rules"]
+        for r in group["rules"]:
+            assert "alert" in r and "expr" in r, r
+            used = metric_names(r["expr"])
+            assert used, r["alert"]
+            assert used <= KNOWN_METRICS, f"{r['alert']}: unknown metrics {used - KNOWN_METRICS}"
+            assert "_total_total" not in r["expr"]
+            assert r["labels"]["severity"] in ("critical", "warning", "info")
+            assert r["annotations"]["summary"] and r["annotations"]["description"]
+            url = r["annotations"]["runbook_url"]
+            assert "docs/runbook.md#" in url
+            anchor = url.split("#", 1)[1]
+            assert anchor == r["alert"].lower()
+            assert anchor in anchors, f"docs/runbook.md has no heading for #{anchor}"
+            seen[r["alert"]] = r["labels"]["severity"]
+    for name, severity in REQUIRED_ALERTS.items():
+        assert name in seen, f"missing alert {name}"
+        if severity:
+            assert seen[name] == severity, name
+
+
+def test_4xx_alert_excludes_429(rendered):
+    rule = one(rendered["base"], "PrometheusRule", "weather-alerts")
+    rules = {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"]}
+    assert 'status!="429"' in rules["WeatherHigh4xxRatio"]["expr"]
+    assert 'status=~"5.."' in rules["WeatherHigh5xxRatio"]["expr"]
+    assert (
+        "[24h]" in rules["WeatherPodRestarts"]["expr"]
+        and "> 2" in rules["WeatherPodRestarts"]["expr"]
+    )
+    assert 'reason="CrashLoopBackOff"' in rules["WeatherPodCrashLooping"]["expr"]
+    assert 'reason="Evicted"' in rules["WeatherPodEvicted"]["expr"]
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_service_monitors_match_services(rendered, target):
+    docs = rendered[target]
+    for sm in find(docs, "ServiceMonitor"):
+        selector = sm["spec"]["selector"]["matchLabels"]
+        services = [
+            s
+            for s in find(docs, "Service")
+            if selector.items() <= s["metadata"].get("labels", {}).items()
+        ]
+        assert services, f"ServiceMonitor {sm['metadata']['name']} selects no Service"
+        port_names = {p["name"] for s in services for p in s["spec"]["ports"]}
+        for ep in sm["spec"]["endpoints"]:
+            assert ep["port"] in port_names
+            assert ep["path"] == "/metrics"
+        assert sm["spec"]["namespaceSelector"]["matchNames"] == ["weather"]
+
+
+def test_grafana_dashboard_uses_known_metrics(rendered):
+    cm = one(rendered["base"], "ConfigMap", "weather-grafana-dashboard")
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+    dashboard = json.loads(next(iter(cm["data"].values())))
+    titles = " ".join(p["title"].lower() for p in dashboard["panels"])
+    for word in (
+        "request rate",
+        "error",
+        "latency",
+        "cache hit",
+        "upstream",
+        "throttle",
+        "metering",
+    ):
+        assert word in titles, word
+    for panel in dashboard["panels"]:
+        for t in panel["targets"]:
+            assert metric_names(t["expr"]) <= KNOWN_METRICS, t["expr"]
+
+
+def test_cloudwatch_agent_config(rendered):
+    docs = rendered["cloudwatch"]
+    cw = json.loads(
+        one(docs, "ConfigMap", "prometheus-cwagentconfig")["data"]["cwagentconfig.json"]
+    )
+    prom = cw["logs"]["metrics_collected"]["prometheus"]
+    deployment = one(docs, "Deployment", "cwagent-prometheus")
+    mounts = {m["mountPath"] for m in pod_spec(deployment)["containers"][0]["volumeMounts"]}
+    assert prom["prometheus_config_path"].rsplit("/", 1)[0] in mounts
+    selectors = set()
+    for decl in prom["emf_processor"]["metric_declaration"]:
+        for sel in decl["metric_selectors"]:
+            selectors.add(sel.strip("^$"))
+    assert selectors <= KNOWN_METRICS
+    scrape = yaml.safe_load(one(docs, "ConfigMap", "prometheus-config")["data"]["prometheus.yaml"])
+    web = next(s for s in scrape["scrape_configs"] if s["job_name"] == "weather-web")
+    token_file = web["authorization"]["credentials_file"]
+    assert token_file.rsplit("/", 1)[0] in mounts
+    assert token_file.endswith("/METRICS_TOKEN")
+
+
+# ---------------------------------------------------------------------------
+# Chaos
+# ---------------------------------------------------------------------------
+
+
+def test_chaos_engines_have_experiments_rbac_and_probes(rendered):
+    docs = rendered["chaos"]
+    web = one(rendered["base"], "Deployment", "weather-web")
+    web_labels = web["spec"]["template"]["metadata"]["labels"]
+    experiments = {e["metadata"]["name"]: e for e in find(docs, "ChaosExperiment")}
+    assert {"pod-delete", "node-drain"} <= set(experiments)
+    accounts = {sa["metadata"]["name"] for sa in find(docs, "ServiceAccount")}
+    bound = set()
+    for binding in find(docs, "ClusterRoleBinding") + find(docs, "RoleBinding"):
+        role = binding["roleRef"]["name"]
+        assert find(docs, binding["roleRef"]["kind"], role), role
+        bound |= {s["name"] for s in binding["subjects"] if s["kind"] == "ServiceAccount"}
+    engines = find(docs, "ChaosEngine")
+    assert {e["spec"]["experiments"][0]["name"] for e in engines} == {"pod-delete", "node-drain"}
+    for engine in engines:
+        spec = engine["spec"]
+        assert spec["engineState"] in ("active", "stop")
+        assert spec["chaosServiceAccount"] in accounts & bound
+        assert spec["appinfo"]["appns"] == "weather"
+        key, value = spec["appinfo"]["applabel"].split("=")
+        assert web_labels[key] == value
+        for exp in spec["experiments"]:
+            assert exp["name"] in experiments
+            probes = exp["spec"]["probe"]
+            http = [p for p in probes if p["type"] == "httpProbe"]
+            assert any(p["httpProbe/inputs"]["url"].endswith("/healthz") for p in http)
+            for p in http:
+                assert p["httpProbe/inputs"]["method"]["get"]["responseCode"] == "200"
+                assert p["runProperties"]["probeTimeout"]
+    for exp in experiments.values():
+        definition = exp["spec"]["definition"]
+        assert definition["permissions"] and definition["args"]
+
+
+def test_chaos_is_not_in_the_overlays(rendered):
+    for target in APP_TARGETS:
+        assert not find(rendered[target], "ChaosEngine")
+
+
+def test_overlays_do_not_set_a_namespace():
+    # k8s/cloudwatch lives in amazon-cloudwatch; an overlay-wide namespace would move it.
+    for env in OVERLAYS:
+        kustomization = yaml.safe_load((K8S / "overlays" / env / "kustomization.yaml").read_text())
+        assert "namespace" not in kustomization

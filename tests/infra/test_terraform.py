@@ -1,0 +1,467 @@
+"""Assertions over every .tf file, parsed with python-hcl2 8.x.
+
+checkov does not scan resources inside registry modules offline (only CKV_TF_1/2 about
+pinning), so the inputs we pass to terraform-aws-modules are asserted here, together with
+the properties of our own resources that matter most.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import defaultdict
+from functools import cache
+from pathlib import Path
+
+import hcl2
+import pytest
+import yaml
+from hcl2 import SerializationOptions
+from infra_helpers import K8S, OVERLAYS, TERRAFORM
+
+OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
+ENV_ROOTS = {env: TERRAFORM / "envs" / env for env in OVERLAYS}
+APP_ENV_VARS = {
+    "DJANGO_SECRET_KEY",
+    "OPENWEATHER_API_KEY",
+    "METRICS_TOKEN",
+    "DATABASE_URL",
+    "REDIS_URL",
+}
+EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+def b(value):
+    """A nested block: python-hcl2 gives a list with one dict per block occurrence."""
+    if isinstance(value, list):
+        assert len(value) == 1, value
+        return value[0]
+    return value
+
+
+@cache
+def parse(path: Path) -> dict:
+    return hcl2.loads(path.read_text(), serialization_options=OPTIONS)
+
+
+@cache
+def load_dir(directory: Path) -> dict[str, list]:
+    """All top-level blocks of a Terraform directory: kind -> list of parsed blocks."""
+    merged: dict[str, list] = defaultdict(list)
+    for path in sorted(directory.glob("*.tf")):
+        for kind, blocks in parse(path).items():
+            if isinstance(blocks, list):
+                merged[kind].extend(blocks)
+    return merged
+
+
+def named(directory: Path, kind: str, type_: str | None = None) -> dict[str, dict]:
+    """resource/data: {"<type>.<name>": body}; module/variable/output: {"<name>": body}."""
+    out = {}
+    for block in load_dir(directory).get(kind, []):
+        for key, body in block.items():
+            if type_ is None and kind in ("module", "variable", "output", "provider"):
+                out[key] = body
+            elif key == type_:
+                for name, inner in body.items():
+                    out[f"{key}.{name}"] = inner
+    return out
+
+
+def single(directory: Path, kind: str, type_: str | None = None) -> dict:
+    found = named(directory, kind, type_)
+    assert len(found) == 1, f"{directory}: expected one {type_ or kind}, got {list(found)}"
+    return next(iter(found.values()))
+
+
+def tfvars(env: str) -> dict:
+    return parse(ENV_ROOTS[env] / "terraform.tfvars")
+
+
+def variable_default(directory: Path, name: str):
+    return named(directory, "variable")[name].get("default")
+
+
+def module_dirs() -> list[Path]:
+    return sorted(p for p in (TERRAFORM / "modules").iterdir() if p.is_dir())
+
+
+def all_tf_dirs() -> list[Path]:
+    return [*module_dirs(), *ENV_ROOTS.values()]
+
+
+MODULES = {p.name: p for p in module_dirs()}
+
+
+# ---------------------------------------------------------------------------
+# Parsing, pinning, backend
+# ---------------------------------------------------------------------------
+
+
+def test_every_tf_file_parses():
+    files = sorted(TERRAFORM.rglob("*.tf"))
+    assert len(files) >= 20
+    for path in files:
+        assert isinstance(parse(path), dict), path
+
+
+@pytest.mark.parametrize("directory", all_tf_dirs(), ids=lambda p: p.name)
+def test_versions_pinned(directory):
+    terraform = load_dir(directory)["terraform"]
+    assert any("required_version" in t for t in terraform), directory
+    providers = {}
+    for t in terraform:
+        for block in t.get("required_providers", []) or []:
+            providers.update(block)
+    assert providers, f"{directory}: no required_providers"
+    for name, spec in providers.items():
+        assert spec.get("source", "").startswith("hashicorp/"), name
+        assert re.match(r"^(~>|=|>=)\s*\d+\.\d+", spec.get("version", "")), f"{name} unpinned"
+    for name, module in named(directory, "module").items():
+        source = module["source"]
+        if source.startswith(("./", "../")):
+            assert "version" not in module
+        else:
+            assert EXACT_VERSION.match(module.get("version", "")), f"module {name} not pinned"
+
+
+@pytest.mark.parametrize("env", OVERLAYS)
+def test_backend_is_remote_and_locked(env):
+    backend = None
+    for t in load_dir(ENV_ROOTS[env])["terraform"]:
+        for block in t.get("backend", []) or []:
+            backend = block
+    assert backend and "s3" in backend, "S3 backend expected"
+    s3 = backend["s3"]
+    assert s3.get("use_lockfile") is True or s3.get("dynamodb_table"), "no state locking"
+    assert s3.get("encrypt") is True
+    assert s3["key"].startswith(f"weather/{env}/")
+
+
+@pytest.mark.parametrize("env", OVERLAYS)
+def test_env_root_takes_a_region(env):
+    root = ENV_ROOTS[env]
+    assert "region" in named(root, "variable")
+    assert tfvars(env)["region"]
+    aws = [p["aws"] for p in load_dir(root)["provider"] if "aws" in p]
+    assert any(p["region"] == "${var.region}" for p in aws)
+
+
+# ---------------------------------------------------------------------------
+# VPC
+# ---------------------------------------------------------------------------
+
+
+def test_vpc_three_azs_with_database_subnets():
+    vpc = named(MODULES["network"], "module")["vpc"]
+    assert vpc["source"] == "terraform-aws-modules/vpc/aws"
+    for key in ("public_subnets", "private_subnets", "database_subnets"):
+        assert "range(3)" in vpc[key], key
+    assert vpc["create_database_subnet_group"] is True
+    assert vpc["create_database_internet_gateway_route"] is False
+    assert vpc["enable_flow_log"] is True
+    assert vpc["public_subnet_tags"]["kubernetes.io/role/elb"] == "1"
+
+
+# ---------------------------------------------------------------------------
+# EKS v21, node groups, add-ons
+# ---------------------------------------------------------------------------
+
+
+def eks_module() -> dict:
+    return named(MODULES["eks-cluster"], "module")["eks"]
+
+
+def test_eks_module_v21_inputs():
+    eks = eks_module()
+    assert eks["source"] == "terraform-aws-modules/eks/aws"
+    assert eks["version"].startswith("21.")
+    for new in (
+        "name",
+        "kubernetes_version",
+        "addons",
+        "endpoint_public_access",
+        "endpoint_private_access",
+        "eks_managed_node_groups",
+        "vpc_id",
+        "subnet_ids",
+    ):
+        assert new in eks, f"v21 input {new} missing"
+    for old in (
+        "cluster_name",
+        "cluster_version",
+        "cluster_addons",
+        "cluster_endpoint_public_access",
+        "cluster_endpoint_private_access",
+        "cluster_enabled_log_types",
+    ):
+        assert old not in eks, f"pre-v21 input {old} used"
+
+
+def test_eks_node_groups_apps_and_tainted_system():
+    groups = eks_module()["eks_managed_node_groups"]
+    assert set(groups) == {"apps", "system"}
+    assert groups["apps"]["labels"]["workload"] == "apps"
+    assert not groups["apps"].get("taints")
+    taints = list(groups["system"]["taints"].values())
+    assert taints and all(t["effect"] == "NO_SCHEDULE" for t in taints)
+    assert groups["system"]["labels"]["workload"] == "system"
+    for group in groups.values():
+        assert group["metadata_options"]["http_tokens"] == "required"
+
+
+def test_eks_addons():
+    addons = eks_module()["addons"]
+    for name in (
+        "vpc-cni",
+        "coredns",
+        "kube-proxy",
+        "eks-pod-identity-agent",
+        "amazon-cloudwatch-observability",
+    ):
+        assert name in addons, name
+    assert "enableNetworkPolicy" in addons["vpc-cni"]["configuration_values"]
+
+
+def test_k8s_workloads_land_on_the_apps_group():
+    web = yaml.safe_load((K8S / "base" / "deployment-web.yaml").read_text())
+    terms = web["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    expr = terms[0]["matchExpressions"][0]
+    label = eks_module()["eks_managed_node_groups"]["apps"]["labels"]
+    assert label[expr["key"]] in expr["values"]
+
+
+def test_helm_addons_pinned():
+    releases = named(MODULES["cluster-addons"], "resource", "helm_release")
+    charts = {body["chart"]: body for body in releases.values()}
+    for chart in (
+        "aws-load-balancer-controller",
+        "secrets-store-csi-driver",
+        "secrets-store-csi-driver-provider-aws",
+        "keda",
+        "external-dns",
+    ):
+        assert chart in charts, chart
+    assert "cluster-autoscaler" in charts or "karpenter" in charts
+    for chart, body in charts.items():
+        assert EXACT_VERSION.match(body["version"]), f"{chart} chart not pinned"
+    csi_values = charts["secrets-store-csi-driver"]["values"][0]
+    assert "syncSecret" in csi_values and "true" in csi_values
+
+
+# ---------------------------------------------------------------------------
+# Blue/green clusters sharing one data layer, Route53 weighted + latency
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", OVERLAYS)
+def test_blue_and_green_clusters_share_the_data_layer(env):
+    modules = named(ENV_ROOTS[env], "module")
+    for color in ("blue", "green"):
+        cluster = modules[f"cluster_{color}"]
+        assert cluster["source"] == "../../modules/eks-cluster"
+        assert cluster["color"] == color
+        addons = modules[f"addons_{color}"]
+        assert addons["providers"] == {"helm": f"${{helm.{color}}}"} or addons["providers"] == {
+            "helm": f"helm.{color}"
+        }
+    data = modules["data"]
+    allowed = data["allowed_security_group_ids"]
+    assert set(allowed) == {"blue", "green"}
+    assert "cluster_blue.node_security_group_id" in allowed["blue"]
+    assert "cluster_green.node_security_group_id" in allowed["green"]
+    identity = modules["app_identity"]
+    assert "cluster_blue" in str(identity["cluster_names"])
+    assert "cluster_green" in str(identity["cluster_names"])
+
+
+def test_route53_weighted_and_latency_records():
+    records = named(MODULES["dns"], "resource", "aws_route53_record")
+    weighted = [r for r in records.values() if "weighted_routing_policy" in r]
+    latency = [r for r in records.values() if "latency_routing_policy" in r]
+    assert weighted and latency
+    assert all(r["set_identifier"] for r in weighted + latency)
+    assert b(latency[0]["latency_routing_policy"])["region"] == "${var.region}"
+    assert b(weighted[0]["alias"])["evaluate_target_health"] is True
+    assert "weighted_routing_policy" in str(b(weighted[0]["lifecycle"])["ignore_changes"])
+
+
+# ---------------------------------------------------------------------------
+# Data layer
+# ---------------------------------------------------------------------------
+
+
+def test_rds_postgres():
+    db = single(MODULES["data"], "resource", "aws_db_instance")
+    assert db["engine"] == "postgres"
+    assert db["publicly_accessible"] is False
+    assert db["storage_encrypted"] is True
+    assert db["multi_az"] is True
+    assert db["manage_master_user_password"] is True
+    assert "password" not in db
+    assert db["deletion_protection"] is True
+    assert db["skip_final_snapshot"] is False
+    retention = variable_default(MODULES["data"], "db_backup_retention_days")
+    assert db["backup_retention_period"] == "${var.db_backup_retention_days}"
+    assert retention >= 7
+    for env in OVERLAYS:
+        assert tfvars(env)["db_backup_retention_days"] >= 7
+    assert "aws_security_group.postgres" in str(db["vpc_security_group_ids"])
+    assert db["db_subnet_group_name"] == "${var.database_subnet_group_name}"
+
+
+@pytest.mark.parametrize("engine", ["postgres", "redis"])
+def test_datastore_ingress_only_from_node_security_groups(engine):
+    rules = named(MODULES["data"], "resource", "aws_vpc_security_group_ingress_rule")
+    rule = rules[f"aws_vpc_security_group_ingress_rule.{engine}"]
+    assert rule["referenced_security_group_id"] == "${each.value}"
+    assert "cidr_ipv4" not in rule and "cidr_ipv6" not in rule
+    assert rule["for_each"] == "${var.allowed_security_group_ids}"
+    assert not named(MODULES["data"], "resource", "aws_security_group_rule")
+    for sg in named(MODULES["data"], "resource", "aws_security_group").values():
+        assert "ingress" not in sg
+
+
+def test_redis_replication_group():
+    redis = single(MODULES["data"], "resource", "aws_elasticache_replication_group")
+    assert redis["automatic_failover_enabled"] is True
+    assert redis["multi_az_enabled"] is True
+    assert redis["num_cache_clusters"] >= 2
+    assert redis["at_rest_encryption_enabled"] is True
+    assert redis["transit_encryption_enabled"] is True
+    assert redis["auth_token"].startswith("${random_password.")
+    assert redis["kms_key_id"]
+
+
+# ---------------------------------------------------------------------------
+# WAF
+# ---------------------------------------------------------------------------
+
+
+def test_waf_rules_and_logging():
+    acl = single(MODULES["waf"], "resource", "aws_wafv2_web_acl")
+    assert acl["scope"] == "REGIONAL"
+    rules = acl["rule"] if isinstance(acl["rule"], list) else [acl["rule"]]
+    managed = {
+        b(b(r["statement"])["managed_rule_group_statement"])["name"]
+        for r in rules
+        if "managed_rule_group_statement" in b(r["statement"])
+    }
+    assert {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    } <= managed
+    rate = [r for r in rules if "rate_based_statement" in b(r["statement"])]
+    assert rate and b(b(rate[0]["statement"])["rate_based_statement"])["aggregate_key_type"] == "IP"
+    assert "block" in b(rate[0]["action"])
+    priorities = [r["priority"] for r in rules]
+    assert len(priorities) == len(set(priorities))
+    logging = single(MODULES["waf"], "resource", "aws_wafv2_web_acl_logging_configuration")
+    assert "aws_cloudwatch_log_group.waf" in str(logging["log_destination_configs"])
+    group = single(MODULES["waf"], "resource", "aws_cloudwatch_log_group")
+    assert group["name"].startswith("aws-waf-logs-")
+
+
+def test_waf_attached_by_ingress_annotation_only():
+    for path in TERRAFORM.rglob("*.tf"):
+        for block in parse(path).get("resource", []):
+            assert "aws_wafv2_web_acl_association" not in block, path
+
+
+# ---------------------------------------------------------------------------
+# Secrets and pod identity
+# ---------------------------------------------------------------------------
+
+
+def test_app_secrets_with_kms():
+    secrets = named(MODULES["app-secrets"], "resource", "aws_secretsmanager_secret")
+    assert len(secrets) == 3
+    for body in secrets.values():
+        assert body["kms_key_id"] == "${aws_kms_key.secrets.arn}"
+        assert body["name"].startswith("weather/${var.environment}/")
+    versions = named(MODULES["app-secrets"], "resource", "aws_secretsmanager_secret_version")
+    keys = set()
+    for body in versions.values():
+        keys |= set(re.findall(r"\b([A-Z][A-Z_]+)\s*=", body["secret_string"]))
+    assert APP_ENV_VARS <= keys
+    key = single(MODULES["app-secrets"], "resource", "aws_kms_key")
+    assert key["enable_key_rotation"] is True
+
+
+def test_pod_identity_scoped_to_app_secrets():
+    identity = MODULES["app-identity"]
+    docs = named(identity, "data", "aws_iam_policy_document")
+    app = docs["aws_iam_policy_document.app"]["statement"]
+    read = next(s for s in app if "secretsmanager:GetSecretValue" in s["actions"])
+    assert read["resources"] == "${values(var.app_secret_arns)}"
+    assert "*" not in str(read["resources"]).replace("${", "")
+    cw = docs["aws_iam_policy_document.cwagent"]["statement"]
+    cw_read = next(s for s in cw if "secretsmanager:GetSecretValue" in s["actions"])
+    assert cw_read["resources"] == ["${var.metrics_token_secret_arn}"]
+    for statements in (app, cw):
+        for s in statements:
+            if "kms:Decrypt" in s["actions"]:
+                assert b(s["condition"])["variable"] == "kms:ViaService"
+    assocs = named(identity, "resource", "aws_eks_pod_identity_association")
+    app_assoc = assocs["aws_eks_pod_identity_association.app"]
+    sa = yaml.safe_load((K8S / "base" / "serviceaccount.yaml").read_text())
+    assert app_assoc["namespace"] == "weather"
+    assert app_assoc["service_account"] == sa["metadata"]["name"]
+    cw_sa = next(
+        d
+        for d in yaml.safe_load_all((K8S / "cloudwatch" / "rbac.yaml").read_text())
+        if d["kind"] == "ServiceAccount"
+    )
+    assert (
+        assocs["aws_eks_pod_identity_association.cwagent"]["service_account"]
+        == cw_sa["metadata"]["name"]
+    )
+
+
+# ---------------------------------------------------------------------------
+# Terraform <-> k8s overlay consistency
+# ---------------------------------------------------------------------------
+
+
+def overlay_patch_value(env: str, target_name: str, path: str):
+    kustomization = yaml.safe_load((K8S / "overlays" / env / "kustomization.yaml").read_text())
+    for patch in kustomization["patches"]:
+        if patch["target"].get("name") == target_name:
+            for op in yaml.safe_load(patch["patch"]):
+                if isinstance(op, dict) and op.get("path") == path:
+                    return op["value"]
+    raise AssertionError(f"{env}: no patch {target_name} {path}")
+
+
+@pytest.mark.parametrize("env", OVERLAYS)
+def test_overlay_cidrs_match_terraform(env):
+    vpc = ipaddress.ip_network(tfvars(env)["vpc_cidr"])
+    alb_cidr = overlay_patch_value(
+        env, "web-ingress-from-alb", "/spec/ingress/0/from/0/ipBlock/cidr"
+    )
+    assert ipaddress.ip_network(alb_cidr) == vpc
+    db_cidr = ipaddress.ip_network(
+        overlay_patch_value(env, "app-egress", "/spec/egress/0/to/0/ipBlock/cidr")
+    )
+    # modules/network: database subnets are cidrsubnet(vpc, 8, 200..202).
+    for i in range(200, 203):
+        subnet = list(vpc.subnets(new_prefix=24))[i]
+        assert subnet.subnet_of(db_cidr), f"{subnet} not inside {db_cidr}"
+    assert db_cidr.subnet_of(vpc)
+
+
+@pytest.mark.parametrize("env", OVERLAYS)
+def test_overlay_hosts_match_terraform(env):
+    host = overlay_patch_value(env, "weather-public", "/spec/rules/0/host")
+    assert host == tfvars(env)["api_host"]
+    ops = overlay_patch_value(env, "weather-internal", "/spec/rules/0/host")
+    assert ops == tfvars(env)["ops_host"]
+    assert tfvars(env)["environment"] == env
+
+
+def test_ecr_tags_immutable():
+    repo = single(MODULES["ecr"], "resource", "aws_ecr_repository")
+    assert repo["image_tag_mutability"] == "IMMUTABLE"
