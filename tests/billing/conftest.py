@@ -1,0 +1,46 @@
+"""Billing fixtures: plans, subscriptions, a clean limiter, Redis when configured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+
+from billing.models import Plan
+from billing.redis_conn import redis_reset
+from billing.services import plan_upsert, subscription_change
+from billing.throttles import memory_limiter
+
+
+@pytest.fixture(autouse=True)
+def _clean_limiter() -> Iterator[None]:
+    memory_limiter.clear()
+    redis_reset()
+    yield
+    memory_limiter.clear()
+    redis_reset()
+
+
+@pytest.fixture
+def redis():
+    """The real Redis of the suite; skips where REDIS_URL is unset (Redis-only behaviour)."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis (REDIS_URL)")
+    from django_redis import get_redis_connection
+
+    client = get_redis_connection("default")
+    client.delete(settings.USAGE_STREAM_KEY)
+    return client
+
+
+def make_plan(code: str, *, rpm: int = 1000, included: int = 1_000_000,
+              overage: Decimal | None = None, fee: Decimal = Decimal("0.00")) -> Plan:
+    plan, _ = plan_upsert(code=code, name=code.title(), requests_per_minute=rpm, included_requests=included,
+                          overage_per_1000=overage, monthly_fee=fee)
+    return plan
+
+
+def subscribe(account, plan: Plan) -> None:
+    subscription_change(account=account, plan=plan)

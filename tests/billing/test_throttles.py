@@ -1,0 +1,165 @@
+"""PlanThrottle: burst and monthly quota, exact in Redis, approximate in memory."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from accounts.credentials import Principal
+from billing.selectors import PlanLimits
+from billing.throttles import (
+    ALLOWED,
+    QUOTA_EXCEEDED,
+    RATE_LIMITED,
+    MemoryLimiter,
+    RateState,
+    Windows,
+    limiter_hit,
+    ratelimit_headers,
+)
+from tests.billing.conftest import make_plan, subscribe
+
+pytestmark = pytest.mark.django_db
+
+SANDBOX = "/v1/weather/current?lat=10&lon=20"
+
+
+def _principal(account_id: int = 1, *, rpm: int = 5, included: int = 1000, hard_cap: bool = True,
+               mode: str = "live") -> Principal:
+    return Principal(account_id=account_id, credential_type="api_key", credential_id=1, credential_prefix="wx",
+                     mode=mode, plan=PlanLimits(code="t", requests_per_minute=rpm, included_requests=included,
+                                                hard_cap=hard_cap))
+
+
+def test_burst_limit_refuses_with_rate_limited_and_headers(account, test_client):
+    subscribe(account, make_plan("tiny", rpm=3))
+    answers = [test_client.get(SANDBOX) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[0]["RateLimit-Policy"] == '"minute";q=3;w=60, "month";q=1000000;w=2592000'
+    assert answers[0]["RateLimit"].startswith('"minute";r=2;t=')
+    refused = answers[3]
+    assert refused.json()["code"] == "rate_limited"
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused["RateLimit"].startswith('"minute";r=0;')
+
+
+def test_hard_cap_gives_quota_exceeded_until_next_month(account, live_client, upstream):
+    subscribe(account, make_plan("capped", included=2))
+    statuses = [live_client.get("/v1/weather/current", {"lat": "51.5", "lon": "-0.12"}).status_code
+                for _ in range(2)]
+    assert statuses == [200, 200]
+    refused = live_client.get("/v1/weather/current", {"lat": "51.5", "lon": "-0.12"})
+    assert refused.status_code == 429 and refused.json()["code"] == "quota_exceeded"
+    now = datetime.now(tz=UTC)
+    next_month = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
+    assert abs(int(refused["Retry-After"]) - (next_month - now).total_seconds()) < 5
+    assert refused["RateLimit"].startswith('"month";r=0;')
+    # The account endpoints count toward the burst only: still answered.
+    assert live_client.get("/v1/account").status_code == 200
+
+
+def test_overage_plan_has_no_monthly_cap(account, live_client, upstream):
+    subscribe(account, make_plan("metered", included=1, overage=Decimal("0.10")))
+    for _ in range(3):
+        assert live_client.get("/v1/weather/current", {"lat": "51.5", "lon": "-0.12"}).status_code == 200
+
+
+def test_test_mode_does_not_use_the_monthly_quota(account, test_client):
+    subscribe(account, make_plan("capped", included=1))
+    assert [test_client.get(SANDBOX).status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_headers_on_errors_after_authentication(account, test_client):
+    answer = test_client.get("/v1/weather/current?lat=999&lon=0")
+    assert answer.status_code == 400
+    assert answer["RateLimit-Policy"].startswith('"minute";q=')
+    assert answer["RateLimit"].startswith('"minute";r=')
+
+
+def test_no_headers_without_credentials(api_client, db):
+    answer = api_client.get(SANDBOX)
+    assert answer.status_code == 401
+    assert "RateLimit" not in answer
+
+
+def test_headers_name_the_policy_closest_to_exhaustion():
+    state = RateState(plan_code="t", minute_limit=60, minute_used=1, minute_reset=30, month_limit=100,
+                      month_used=99, month_reset=1000, hard_cap=True, source="redis")
+    assert ratelimit_headers(state)["RateLimit"] == '"month";r=1;t=1000'
+    # Past the included amount of an overage plan calls still pass: the minute governs.
+    uncapped = RateState(**{**{f: getattr(state, f) for f in state.__slots__}, "hard_cap": False})
+    assert ratelimit_headers(uncapped)["RateLimit"] == '"minute";r=59;t=30'
+
+
+def test_memory_limiter_exact_within_a_process_and_bounded():
+    limiter = MemoryLimiter(max_keys=3)
+    w = Windows.at(time.time())
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def hit() -> None:
+        verdict, *_ = limiter.hit(7, w, rpm=10, included=1000, hard_cap=True, counts_month=True)
+        with lock:
+            results.append(verdict)
+
+    with ThreadPoolExecutor(16) as pool:
+        for _ in range(50):
+            pool.submit(hit)
+    assert results.count(ALLOWED) == 10 and results.count(RATE_LIMITED) == 40
+    for account_id in range(100):
+        limiter.hit(account_id, w, rpm=1, included=1, hard_cap=True, counts_month=False)
+    assert len(limiter._counters) == 3
+
+
+def test_memory_fallback_without_redis(settings):
+    settings.REDIS_URL = None
+    principal = _principal(rpm=2, included=3)
+    verdicts = [limiter_hit(principal=principal, counts_month=True)[0] for _ in range(3)]
+    assert verdicts == [ALLOWED, ALLOWED, RATE_LIMITED]
+    state = limiter_hit(principal=principal, counts_month=True)[1]
+    assert state.source == "memory"
+
+
+def test_memory_fallback_quota(settings):
+    settings.REDIS_URL = None
+    principal = _principal(rpm=100, included=2)
+    verdicts = [limiter_hit(principal=principal, counts_month=True)[0] for _ in range(3)]
+    assert verdicts == [ALLOWED, ALLOWED, QUOTA_EXCEEDED]
+
+
+def test_redis_exactly_n_of_many_concurrent_threads(redis):
+    principal = _principal(account_id=424242, rpm=25, included=10_000)
+    with ThreadPoolExecutor(32) as pool:
+        verdicts = list(pool.map(lambda _: limiter_hit(principal=principal, counts_month=True)[0], range(200)))
+    assert verdicts.count(ALLOWED) == 25
+    assert verdicts.count(RATE_LIMITED) == 175
+
+
+def test_redis_month_key_expires_after_month_end(redis):
+    principal = _principal(account_id=434343, rpm=10, included=10)
+    now = time.time()
+    limiter_hit(principal=principal, counts_month=True, now=now)
+    w = Windows.at(now)
+    ttl = redis.ttl(f"wx:rl:{{a434343}}:q:{w.month_id}")
+    assert w.month_end - now < ttl <= w.month_end - now + 3600 + 1
+
+
+def test_redis_is_one_round_trip(redis, monkeypatch):
+    calls: list[str] = []
+    original = type(redis).execute_command
+
+    def counting(self, *args, **kwargs):
+        calls.append(str(args[0]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(redis), "execute_command", counting)
+    principal = _principal(account_id=454545)
+    limiter_hit(principal=principal, counts_month=True)  # may load the script once
+    calls.clear()
+    limiter_hit(principal=principal, counts_month=True)
+    assert calls == ["EVALSHA"]
