@@ -51,7 +51,9 @@ logconfig_dict = {
         },
         "raw": {"format": "%(message)s"},
     },
+    "root": {"level": "INFO", "handlers": ["console"]},
     "handlers": {
+        "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"},
         "error": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"},
         "access": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "raw"},
     },

@@ -27,7 +27,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_database_url() -> str:
+def current_database_url() -> str:
     """The URL of the database pytest-django is using right now (call inside a db test)."""
     from django.db import connection
 
