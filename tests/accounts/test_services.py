@@ -1,0 +1,95 @@
+"""accounts.services: audit, live-credential rules, suspension, rotation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts import services
+from accounts.models import Account, ApiKey, AuditEvent, User
+from tests.accounts.conftest import verify
+from tests.factories import AccountFactory, UserFactory
+from weatherapi.errors import InvalidParameter, PermissionDeniedError
+
+pytestmark = pytest.mark.django_db
+
+
+def test_api_key_create_stores_only_digest_and_prefix(verified_account):
+    api_key, full_key = services.api_key_create(
+        account=verified_account, mode="live", name="prod", created_by=verified_account.owner
+    )
+    assert full_key.startswith("wx_live_") and len(full_key) >= len("wx_live_") + 32
+    row = ApiKey.objects.get(pk=api_key.pk)
+    assert full_key.startswith(row.prefix)
+    assert full_key not in {row.prefix, row.digest, row.name}
+    assert AuditEvent.objects.filter(account=verified_account, action="key.created", target=row.prefix).exists()
+
+
+def test_unverified_user_cannot_create_live_credentials():
+    account = AccountFactory()
+    with pytest.raises(PermissionDeniedError):
+        services.api_key_create(account=account, mode="live", created_by=account.owner)
+    with pytest.raises(PermissionDeniedError):
+        services.oauth_client_create(account=account, name="x", mode="live", created_by=account.owner)
+    # Test credentials are fine, and operators (actor None) are trusted.
+    services.api_key_create(account=account, mode="test", created_by=account.owner)
+    services.api_key_create(account=account, mode="live", created_by=None)
+
+
+def test_suspended_account_cannot_mint_credentials_from_the_portal(verified_account):
+    services.account_suspend(account=verified_account, actor=None)
+    verified_account.refresh_from_db()
+    with pytest.raises(PermissionDeniedError):
+        services.api_key_create(account=verified_account, mode="test", created_by=verified_account.owner)
+
+
+def test_api_key_create_rejects_past_expiry(verified_account):
+    with pytest.raises(InvalidParameter):
+        services.api_key_create(account=verified_account, expires_at=timezone.now() - timedelta(minutes=1))
+
+
+def test_api_key_rotate_with_grace_keeps_old_key_until_then(verified_account):
+    old, _ = services.api_key_create(account=verified_account, mode="test", name="ci")
+    new, full = services.api_key_rotate(api_key=old, actor=verified_account.owner, grace_seconds=3600)
+    old.refresh_from_db()
+    assert old.status == "active" and old.revoked_at > timezone.now() + timedelta(minutes=59)
+    assert old.replaced_by_id == new.pk and new.name == "ci" and full.startswith("wx_test_")
+    assert AuditEvent.objects.filter(action="key.rotated", target=old.prefix).exists()
+
+
+def test_api_key_revoke_is_idempotent_and_audited(verified_account):
+    api_key, _ = services.api_key_create(account=verified_account, mode="test")
+    services.api_key_revoke(api_key=api_key, actor=verified_account.owner)
+    services.api_key_revoke(api_key=api_key, actor=verified_account.owner)
+    assert AuditEvent.objects.filter(action="key.revoked", target=api_key.prefix).count() == 1
+
+
+def test_account_suspend_and_reactivate_are_audited_with_actor(verified_account):
+    operator = UserFactory(is_staff=True)
+    services.account_suspend(account=verified_account, actor=operator, reason="fraud")
+    services.account_reactivate(account=verified_account, actor=operator)
+    actions = list(AuditEvent.objects.filter(account=verified_account, actor=operator).values_list("action", flat=True))
+    assert set(actions) == {"account.suspended", "account.reactivated"}
+
+
+def test_account_ensure_for_user_creates_once():
+    user = User.objects.create_superuser(email="root@example.com", password="x" * 12)
+    first = services.account_ensure_for_user(user=user)
+    second = services.account_ensure_for_user(user=user)
+    assert first.pk == second.pk and Account.objects.filter(owner=user).count() == 1
+
+
+def test_oauth_client_secret_is_hashed(verified_account):
+    client, secret = services.oauth_client_create(account=verified_account, name="app", mode="test")
+    client.application.refresh_from_db()
+    assert client.application.client_secret != secret
+    assert client.application.client_secret.startswith("pbkdf2_")
+    assert client.application.authorization_grant_type == "client-credentials"
+
+
+def test_verify_helper_makes_user_verified():
+    user = UserFactory()
+    verify(user)
+    services.api_key_create(account=services.account_ensure_for_user(user=user), mode="live", created_by=user)
