@@ -1,10 +1,34 @@
 """Reads of the billing app, split by sub-domain; the names here are the public surface."""
 
+from billing.selectors.invoices import invoice_get_for_account, invoice_list_for_account
 from billing.selectors.plans import (
     PlanLimits,
     plan_current_for_account,
+    plan_default,
     plan_in_force_at,
     plan_limits_for_account,
+    plans_in_force_at,
+)
+from billing.selectors.usage import (
+    DayUsage,
+    usage_billable_by_account,
+    usage_billable_for_account,
+    usage_daily_series,
+    usage_quota_requests_for_account,
 )
 
-__all__ = ["PlanLimits", "plan_current_for_account", "plan_in_force_at", "plan_limits_for_account"]
+__all__ = [
+    "DayUsage",
+    "PlanLimits",
+    "invoice_get_for_account",
+    "invoice_list_for_account",
+    "plan_current_for_account",
+    "plan_default",
+    "plan_in_force_at",
+    "plan_limits_for_account",
+    "plans_in_force_at",
+    "usage_billable_by_account",
+    "usage_billable_for_account",
+    "usage_daily_series",
+    "usage_quota_requests_for_account",
+]

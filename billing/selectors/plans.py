@@ -56,3 +56,20 @@ def plan_limits_for_account(*, account_id: int) -> PlanLimits:
         included_requests=plan.included_requests,
         hard_cap=plan.hard_cap,
     )
+
+
+def plans_in_force_at(*, when: datetime) -> dict[int, Plan]:
+    """Every account's plan at ``when`` (newest subscription started before it): one query."""
+    plans: dict[int, Plan] = {}
+    subscriptions = (
+        Subscription.objects.filter(started_at__lt=when)
+        .select_related("plan")
+        .order_by("account_id", "-started_at", "-id")
+    )
+    for subscription in subscriptions.iterator(chunk_size=5000):
+        plans.setdefault(subscription.account_id, subscription.plan)
+    return plans
+
+
+def plan_default() -> Plan | None:
+    return Plan.objects.filter(code=DEFAULT_PLAN_CODE).first()

@@ -1,0 +1,65 @@
+"""Usage reads, all from the daily rollups (never from raw events: those are pruned, and
+an aggregate over rollups stays fast at 10,000,000 events a month)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Sum
+
+from billing.endpoints import PRODUCT_ENDPOINTS
+from billing.models import UsageDaily
+
+
+@dataclass(frozen=True, slots=True)
+class DayUsage:
+    day: date
+    requests: int
+    billable: int
+    errors: int
+
+
+def usage_daily_series(*, account_id: int, start: date, end: date) -> list[DayUsage]:
+    """One entry per day from ``start`` to ``end`` inclusive, zero where nothing happened."""
+    rows = (
+        UsageDaily.objects.filter(account_id=account_id, day__gte=start, day__lte=end)
+        .values("day")
+        .annotate(requests=Sum("requests"), billable=Sum("billable"), errors=Sum("errors"))
+    )
+    by_day = {r["day"]: r for r in rows}
+    series = []
+    day = start
+    while day <= end:
+        r = by_day.get(day)
+        series.append(DayUsage(day, int(r["requests"]), int(r["billable"]), int(r["errors"])) if r
+                      else DayUsage(day, 0, 0, 0))
+        day += timedelta(days=1)
+    return series
+
+
+def usage_billable_for_account(*, account_id: int, start: date, end: date) -> int:
+    """Billable requests in [start, end) (live mode only by construction of ``billable``)."""
+    total = UsageDaily.objects.filter(account_id=account_id, day__gte=start, day__lt=end).aggregate(
+        n=Sum("billable")
+    )["n"]
+    return int(total or 0)
+
+
+def usage_billable_by_account(*, start: date, end: date) -> dict[int, int]:
+    """Billable requests in [start, end) for every account: one aggregate query."""
+    rows = (
+        UsageDaily.objects.filter(day__gte=start, day__lt=end, mode="live", billable__gt=0)
+        .values("account_id")
+        .annotate(n=Sum("billable"))
+    )
+    return {r["account_id"]: int(r["n"]) for r in rows}
+
+
+def usage_quota_requests_for_account(*, account_id: int, start: date, end: date) -> int:
+    """Live product-endpoint requests stored in [start, end): the monthly counter as the
+    database knows it (used when Redis cannot say)."""
+    total = UsageDaily.objects.filter(
+        account_id=account_id, day__gte=start, day__lt=end, mode="live", endpoint__in=PRODUCT_ENDPOINTS
+    ).aggregate(n=Sum("requests"))["n"]
+    return int(total or 0)
