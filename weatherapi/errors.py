@@ -224,10 +224,13 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
     if isinstance(error, InternalError) and not isinstance(exc, ApplicationError):
         logger.exception("unhandled error in API view", exc_info=exc)
     headers = _headers_for(error)
-    if isinstance(exc, drf_exceptions.MethodNotAllowed):
-        view = context.get("view")
-        if view is not None:
-            headers["Allow"] = ", ".join(view.allowed_methods)
+    view = context.get("view")
+    if isinstance(exc, drf_exceptions.MethodNotAllowed) and view is not None:
+        headers["Allow"] = ", ".join(view.allowed_methods)
+    if error.status == 401 and view is not None and context.get("request") is not None:
+        challenge = view.get_authenticate_header(context["request"])
+        if challenge:
+            headers["WWW-Authenticate"] = challenge
     response = Response(
         problem_body(code=error.code, status=error.status, detail=error.detail, errors=error.errors),
         status=error.status,
