@@ -1,35 +1,116 @@
+"""/v1/account*: the caller's plan, usage and invoices. Scoped to the caller's account."""
+
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import Account
+from billing import serializers as s
+from billing.selectors import account_period, invoice_list_for_account, usage_daily_series
 from weatherapi.api import COMMON_ERRORS, ApiView
+from weatherapi.errors import NotFound
+
+_ACCOUNT_EXAMPLE = OpenApiExample(
+    "Developer plan",
+    value={
+        "id": 42, "name": "Acme",
+        "plan": {"code": "developer", "name": "Developer", "monthly_fee": "40.00", "requests_per_minute": 600,
+                 "included_requests": 3000000, "overage_per_1000": "0.1500", "hard_cap": False},
+        "period": {"start": "2026-11-01", "end": "2026-12-01"},
+        "quota": {"limit": 3000000, "used": 3001000, "remaining": 0, "hard_cap": False,
+                  "resets_at": "2026-12-01T00:00:00Z"},
+        "billable_requests": 3001000,
+        "upcoming_invoice": {"currency": "USD", "total": "40.15", "lines": [
+            {"kind": "fee", "description": "Developer plan, monthly fee", "quantity": 1,
+             "unit_price": "40.0000", "amount": "40.00"},
+            {"kind": "overage", "description": "1,000 requests beyond the 3,000,000 included, per 1,000",
+             "quantity": 1000, "unit_price": "0.1500", "amount": "0.15"}]},
+    },
+    response_only=True,
+)
+
+
+def _lines(draft) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [{"kind": str(line.kind), "description": line.description, "quantity": line.quantity,
+             "unit_price": line.unit_price, "amount": line.amount} for line in draft.lines]
 
 
 class AccountView(ApiView):
     required_scopes = ("account:read",)
     metering_endpoint = "account"
 
-    @extend_schema(operation_id="account", summary="Your account", responses={200: dict, **COMMON_ERRORS}, tags=["account"])
+    @extend_schema(
+        operation_id="account",
+        summary="Your account",
+        description="Plan and limits, quota used and remaining this calendar month (UTC), billable "
+                    "requests so far and the upcoming invoice.",
+        responses={200: s.AccountSerializer, **COMMON_ERRORS},
+        examples=[_ACCOUNT_EXAMPLE],
+        tags=["account"],
+    )
     def get(self, request: Request) -> Response:
         principal = self.principal(request)
-        return Response({"id": principal.account_id, "plan": principal.plan.code})
+        account = Account.objects.filter(pk=principal.account_id).only("id", "name").first()
+        period = account_period(account_id=principal.account_id, principal=principal)
+        if account is None or period is None:
+            raise NotFound("No such account.")
+        plan = period.plan
+        body = {
+            "id": account.pk,
+            "name": account.name,
+            "plan": plan,
+            "period": {"start": period.period_start, "end": period.period_end},
+            "quota": {"limit": plan.included_requests, "used": period.quota_used,
+                      "remaining": period.quota_remaining, "hard_cap": plan.hard_cap,
+                      "resets_at": period.resets_at},
+            "billable_requests": period.billable_requests,
+            "upcoming_invoice": {"currency": settings.BILLING_CURRENCY, "total": period.upcoming.total,
+                                 "lines": _lines(period.upcoming)},
+        }
+        return Response(s.AccountSerializer(body).data)
 
 
 class AccountUsageView(ApiView):
     required_scopes = ("account:read",)
     metering_endpoint = "account.usage"
+    query_serializer = s.UsageQuerySerializer
 
-    @extend_schema(operation_id="account_usage", summary="Daily usage", responses={200: dict, **COMMON_ERRORS}, tags=["account"])
+    @extend_schema(
+        operation_id="account_usage",
+        summary="Daily usage",
+        description="Requests, billable requests and errors per day (UTC) from start to end inclusive "
+                    "(default: the last 30 days; at most 366 days).",
+        parameters=[s.UsageQuerySerializer],
+        responses={200: s.AccountUsageSerializer, **COMMON_ERRORS},
+        tags=["account"],
+    )
     def get(self, request: Request) -> Response:
-        return Response({"days": []})
+        q = self.query(request)
+        days = usage_daily_series(account_id=self.principal(request).account_id, start=q["start"], end=q["end"])
+        totals = {
+            "requests": sum(d.requests for d in days),
+            "billable": sum(d.billable for d in days),
+            "errors": sum(d.errors for d in days),
+        }
+        return Response(s.AccountUsageSerializer(
+            {"start": q["start"], "end": q["end"], "totals": totals, "days": days}
+        ).data)
 
 
 class AccountInvoicesView(ApiView):
     required_scopes = ("account:read",)
     metering_endpoint = "account.invoices"
 
-    @extend_schema(operation_id="account_invoices", summary="Invoices", responses={200: dict, **COMMON_ERRORS}, tags=["account"])
+    @extend_schema(
+        operation_id="account_invoices",
+        summary="Invoices",
+        description="Issued invoices with their lines, newest first. Issued invoices never change.",
+        responses={200: s.InvoiceListSerializer, **COMMON_ERRORS},
+        tags=["account"],
+    )
     def get(self, request: Request) -> Response:
-        return Response({"invoices": []})
+        invoices = invoice_list_for_account(account_id=self.principal(request).account_id)
+        return Response(s.InvoiceListSerializer({"invoices": invoices}).data)

@@ -1,5 +1,6 @@
 """Reads of the billing app, split by sub-domain; the names here are the public surface."""
 
+from billing.selectors.account import AccountPeriod, account_period
 from billing.selectors.invoices import invoice_get_for_account, invoice_list_for_account
 from billing.selectors.plans import (
     PlanLimits,
@@ -18,6 +19,8 @@ from billing.selectors.usage import (
 )
 
 __all__ = [
+    "AccountPeriod",
+    "account_period",
     "DayUsage",
     "PlanLimits",
     "invoice_get_for_account",
