@@ -158,7 +158,7 @@ _TEMP_HELP = "K (standard), °C (metric) or °F (imperial)."
 
 
 class CurrentWeatherSerializer(serializers.Serializer):
-    source = SourceSerializer()
+    source = SourceSerializer()  # type: ignore[assignment]  # a field named "source" shadows Field.source in the stubs
     location = LocationSerializer()
     observed_at = serializers.DateTimeField(allow_null=True)
     units = serializers.ChoiceField(choices=UNITS)
@@ -195,7 +195,7 @@ class ForecastStepSerializer(serializers.Serializer):
 
 
 class ForecastSerializer(serializers.Serializer):
-    source = SourceSerializer()
+    source = SourceSerializer()  # type: ignore[assignment]  # a field named "source" shadows Field.source in the stubs
     location = LocationSerializer()
     units = serializers.ChoiceField(choices=UNITS)
     timezone_offset = serializers.IntegerField(allow_null=True, help_text="Seconds from UTC.")
@@ -214,7 +214,7 @@ class PlaceSerializer(serializers.Serializer):
 
 
 class GeocodeSerializer(serializers.Serializer):
-    source = SourceSerializer()
+    source = SourceSerializer()  # type: ignore[assignment]  # a field named "source" shadows Field.source in the stubs
     results = PlaceSerializer(many=True)
 
 
@@ -241,6 +241,6 @@ class AirLocationSerializer(serializers.Serializer):
 
 
 class AirQualitySerializer(serializers.Serializer):
-    source = SourceSerializer()
+    source = SourceSerializer()  # type: ignore[assignment]  # a field named "source" shadows Field.source in the stubs
     location = AirLocationSerializer()
     measurements = AirMeasurementSerializer(many=True)

@@ -202,7 +202,7 @@ def to_application_error(exc: BaseException) -> ApplicationError:
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         return MethodNotAllowed(str(exc.detail), headers={})
     if isinstance(exc, drf_exceptions.Throttled):
-        return RateLimited(retry_after=int(exc.wait or 1))
+        return RateLimited(retry_after=int(getattr(exc, "wait", None) or 1))
     if isinstance(exc, drf_exceptions.UnsupportedMediaType):
         err = ApplicationError(str(exc.detail))
         err.code, err.status = "unsupported_media_type", 415

@@ -15,9 +15,9 @@ from tests.support.servers import GunicornServer, current_database_url
 
 @pytest.mark.django_db
 def test_threads_in_one_process_share_one_upstream_call(upstream):
+    from accounts.credentials import resolve_api_key
     from forecasts import services
     from forecasts.locations import Location
-    from accounts.credentials import resolve_api_key
 
     principal = resolve_api_key(api_key_for(AccountFactory(), mode="live"))
     upstream.set_fault("latency", latency=0.3)  # keep the first call in flight while others arrive
