@@ -6,14 +6,13 @@
 # Build:  docker build -t weatherapi:$(git rev-parse --short HEAD) .
 # Run:    docker run -p 8000:8000 -e DJANGO_SECRET_KEY=... -e DJANGO_ALLOWED_HOSTS=localhost weatherapi:<tag>
 #
-# Bump the base by editing PYTHON_IMAGE (keep the patch version pinned; add @sha256:<digest>
+# Base image: pinned patch version; bump both FROM lines together (add @sha256:<digest>
 # once the registry mirror resolves digests for you).
-ARG PYTHON_IMAGE=python:3.12.11-slim-bookworm
 
 ############################
 # builder: a virtualenv with the locked dependencies, then the project itself (no deps)
 ############################
-FROM ${PYTHON_IMAGE} AS builder
+FROM python:3.12.11-slim-bookworm AS builder
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -46,7 +45,7 @@ RUN pip install --no-deps . \
 ############################
 # runtime
 ############################
-FROM ${PYTHON_IMAGE} AS runtime
+FROM python:3.12.11-slim-bookworm AS runtime
 
 LABEL org.opencontainers.image.title="weatherapi" \
       org.opencontainers.image.description="Weather API (Django, gunicorn)" \

@@ -406,7 +406,7 @@ def test_secret_provider_class(rendered, target):
 
 @pytest.mark.parametrize("target", OVERLAYS)
 def test_cloudwatch_reads_only_the_metrics_token(rendered, target):
-    spc = one(rendered[target], "SecretProviderClass", "cwagent-metrics-token")
+    spc = one(rendered[target], "SecretProviderClass", "cwagent-metrics")
     assert spc["metadata"]["namespace"] == "amazon-cloudwatch"
     objects = yaml.safe_load(spc["spec"]["parameters"]["objects"])
     assert [o["objectName"] for o in objects] == [f"weather/{target}/metrics-token"]

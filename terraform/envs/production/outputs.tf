@@ -29,3 +29,9 @@ output "hosted_zone_id" {
   description = "Route53 zone id (scripts/bluegreen_switch.py --zone-id)."
   value       = data.aws_route53_zone.public.zone_id
 }
+
+output "db_app_user_password" {
+  description = "Password of the weather_app PostgreSQL role, created once by hand (docs/deploy.md step 5)."
+  value       = module.app_secrets.db_app_user_password
+  sensitive   = true
+}

@@ -70,8 +70,8 @@ resource "aws_secretsmanager_secret_version" "app" {
   secret_id = aws_secretsmanager_secret.app.id
   secret_string = jsonencode({
     DJANGO_SECRET_KEY   = random_password.django_secret_key.result
-    OPENWEATHER_API_KEY = "set-by-operator"
-    EMAIL_URL           = "set-by-operator"
+    OPENWEATHER_API_KEY = "" # set by an operator, docs/deploy.md step 5
+    EMAIL_URL           = "" # set by an operator, docs/deploy.md step 5
   })
 
   lifecycle {
