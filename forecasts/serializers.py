@@ -28,6 +28,8 @@ class FiniteFloatField(serializers.FloatField):
 
 def _clean_text(value: str) -> str:
     value = unicodedata.normalize("NFC", value).strip()
+    if "\ufffd" in value:  # what Django decodes invalid UTF-8 to
+        raise serializers.ValidationError("Must be valid UTF-8.")
     if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in value):
         raise serializers.ValidationError("Must not contain control or invisible characters.")
     return value

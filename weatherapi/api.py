@@ -41,6 +41,10 @@ COMMON_ERRORS: dict[int, OpenApiResponse] = {
 }
 
 
+# No valid request comes near this; a longer one is an attack or a bug, answered with a 400.
+MAX_QUERY_STRING = 2048
+
+
 class ApiView(APIView):
     """One operation per view. Query parameters are validated by ``query_serializer``."""
 
@@ -52,6 +56,8 @@ class ApiView(APIView):
         return principal
 
     def query(self, request: Request) -> dict[str, Any]:
+        if len(request.META.get("QUERY_STRING", "")) > MAX_QUERY_STRING:
+            raise InvalidParameter(f"The query string is longer than {MAX_QUERY_STRING} characters.")
         params = request.query_params
         repeated = sorted(k for k in params if len(params.getlist(k)) > 1)
         if repeated:
