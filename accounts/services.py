@@ -182,6 +182,9 @@ def account_reactivate(*, account: Account, actor: User | None) -> Account:
         account.is_suspended = False
         account.save(update_fields=["is_suspended"])
         audit_record(account=account, action=AuditEvent.Action.ACCOUNT_REACTIVATED, actor=actor)
+    # Like suspension: now, and again after commit in case a concurrent request re-cached
+    # the suspended principal in between.
+    credentials_invalidate_account(account_id=account.pk)
     transaction.on_commit(lambda: credentials_invalidate_account(account_id=account.pk))
     return account
 
