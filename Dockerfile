@@ -75,8 +75,9 @@ COPY --chown=root:root . /app
 # Static files are collected at build time into STATIC_ROOT (/app/staticfiles). The values
 # below exist only for this RUN (settings refuse DEBUG=0 without a secret key); they are not
 # secrets and never reach the runtime environment.
+# PROMETHEUS_MULTIPROC_DIR is blanked so no metric files end up in the image.
 RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=localhost \
-    python manage.py collectstatic --noinput \
+    PROMETHEUS_MULTIPROC_DIR= python manage.py collectstatic --noinput \
  && find /app -name '__pycache__' -type d -prune -exec rm -rf {} +
 
 USER 10001:10001
