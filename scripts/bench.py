@@ -1,0 +1,252 @@
+#!/usr/bin/env python
+"""Benchmark of the paid path (issue 8): gunicorn with production settings against
+PostgreSQL, Redis and the fake upstream, loaded by wrk on the same machine.
+
+    .venv/bin/python scripts/bench.py [--duration 10] [--connections 16]
+
+Prints requests/second and p50/p99 for:
+  1. /healthz (the framework's ceiling here),
+  2. a cached /v1/weather/current with an API key (auth, throttles, cache, metering, metrics on),
+  3. the same with an OAuth2 bearer token,
+  4. cache misses against an upstream with 100 ms latency, distinct locations,
+  5. cached hits while 32 other connections wait on a 2-second upstream,
+then the ratios (2)/(1) and (5)/(2), per-worker and total RSS, and usage events recorded
+against /v1/ requests answered (must be equal).
+
+Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/weatherapi_bench),
+BENCH_REDIS_URL (default redis://127.0.0.1:6379/3), GUNICORN_WORKERS/GUNICORN_THREADS/
+GUNICORN_WORKER_CLASS to compare configurations. Needs `wrk` (Debian package).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.servers import GunicornServer  # noqa: E402
+
+PY = sys.executable
+
+MISS_LUA = r"""
+counter = 0
+request = function()
+  counter = counter + 1
+  local lat = (math.random() * 160) - 80
+  local lon = (math.random() * 340) - 170
+  return wrk.format("GET", string.format("/v1/weather/current?lat=%.2f&lon=%.2f", lat, lon))
+end
+"""
+
+
+def run(cmd: list[str], env: dict[str, str], **kw) -> str:
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True, **kw)
+    return result.stdout
+
+
+def ensure_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    exists = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    if exists != "1":
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    def latency_ms(token: str) -> float:
+        value, unit = re.match(r"([\d.]+)(us|ms|s)", token).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    p50 = latency_ms(re.search(r"\s50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = latency_ms(re.search(r"\s99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return {
+        "rps": rps, "p50": p50, "p99": p99, "requests": total,
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
+    }
+
+
+def wrk(url: str, *, duration: int, connections: int, header: str | None = None, script: Path | None = None,
+        timeout: str = "10s") -> subprocess.Popen[str]:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", f"--timeout={timeout}"]
+    if header:
+        cmd += ["-H", header]
+    if script:
+        cmd += ["-s", str(script)]
+    return subprocess.Popen([*cmd, url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        return 0
+    return 0
+
+
+def gunicorn_pids(master: int) -> tuple[int, list[int]]:
+    children = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+    return master, [int(c) for c in children]
+
+
+def v1_responses(base: str) -> int:
+    """/v1/ answers the server gave, summed over workers (django-prometheus, multiprocess)."""
+    text = requests.get(base + "/metrics", headers={"Authorization": "Bearer bench-metrics-token"}, timeout=10).text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("django_http_responses_total_by_status_view_method_total{"):
+            view = re.search(r'view="([^"]*)"', line)
+            if view and view.group(1) not in {"healthz", "readyz", "metrics", "<unnamed view>"}:
+                total += float(line.rsplit(" ", 1)[1])
+    return int(total)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install -y wrk")
+
+    db_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/weatherapi_bench")
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
+    ensure_database(db_url)
+    workdir = Path(tempfile.mkdtemp(prefix="wxbench-"))
+    metrics_dir = workdir / "prom"
+    metrics_dir.mkdir()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))},
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "METRICS_TOKEN": "bench-metrics-token",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "LOG_LEVEL": "WARNING",
+        "AXES_ENABLED": "1",
+    }
+    subprocess.run(["redis-cli", "-u", redis_url, "FLUSHDB"], check=True, capture_output=True)
+    run([PY, "manage.py", "migrate", "--noinput", "-v0"], env)
+    run([PY, "manage.py", "upsert_plan", "bench", "--name", "Bench", "--requests-per-minute", "100000000",
+         "--included", "1000000000", "--overage-per-1000", "0.01"], env)
+    key = run([PY, "manage.py", "create_api_key", "--email", "bench@example.com", "--plan", "bench", "--name", "bench"], env).strip().splitlines()[-1]
+    oauth = dict(line.split("=", 1) for line in run([PY, "manage.py", "create_oauth_client", "--email", "bench@example.com"], env).split())
+
+    fake = subprocess.Popen([PY, "-m", "tests.fakes.openweather", "--port", "0", "--api-key", "bench-upstream-key"],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    fake_url = fake.stdout.readline().split()[1]  # type: ignore[union-attr]
+    env.update({"OPENWEATHER_BASE_URL": fake_url, "OPENWEATHER_API_KEY": "bench-upstream-key",
+                "OPENWEATHER_READ_TIMEOUT": "5", "COALESCE_WAIT_SECONDS": "8"})
+
+    worker = subprocess.Popen([PY, "manage.py", "usage_worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = GunicornServer({k: v for k, v in env.items()},
+                            workers=int(os.environ.get("GUNICORN_WORKERS", "2")),
+                            threads=int(os.environ.get("GUNICORN_THREADS", "8")),
+                            worker_class=os.environ.get("GUNICORN_WORKER_CLASS", "gthread"),
+                            log_path=workdir / "gunicorn.log")
+    results: dict[str, dict[str, float]] = {}
+    try:
+        server.start()
+        base = server.url
+        token = requests.post(base + "/o/token/", data={"grant_type": "client_credentials"},
+                              auth=(oauth["client_id"], oauth["client_secret"]), timeout=10).json()["access_token"]
+        cached = base + "/v1/weather/current?lat=51.51&lon=-0.13"
+        for header in (f"X-API-Key: {key}", f"Authorization: Bearer {token}"):
+            name, value = header.split(": ", 1)
+            assert requests.get(cached, headers={name: value}, timeout=10).status_code == 200
+
+        import django
+
+        os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS")})
+        os.environ["DJANGO_SETTINGS_MODULE"] = "weatherapi.settings"
+        django.setup()
+        from billing.models import UsageEvent
+
+        def settle() -> int:
+            # The usage worker flushes the stream; wait until the count stops moving.
+            last, stable = -1, 0
+            while stable < 3:
+                time.sleep(0.5)
+                now = UsageEvent.objects.count()
+                stable = stable + 1 if now == last else 0
+                last = now
+            return last
+
+        d, c = args.duration, args.connections
+        results["1 healthz"] = parse_wrk(wrk(base + "/healthz", duration=d, connections=c).communicate()[0])
+        before = settle()
+        answered_before = v1_responses(base)
+        results["2 cached, API key"] = parse_wrk(wrk(cached, duration=d, connections=c, header=f"X-API-Key: {key}").communicate()[0])
+        results["3 cached, OAuth2"] = parse_wrk(wrk(cached, duration=d, connections=c, header=f"Authorization: Bearer {token}").communicate()[0])
+        lua = workdir / "miss.lua"
+        lua.write_text(MISS_LUA)
+        requests.post(fake_url + "/__fake__/fault", json={"kind": "latency", "latency": 0.1}, timeout=5)
+        results["4 misses, 100 ms upstream"] = parse_wrk(
+            wrk(base, duration=d, connections=c, header=f"X-API-Key: {key}", script=lua).communicate()[0])
+        requests.post(fake_url + "/__fake__/fault", json={"kind": "latency", "latency": 2.0}, timeout=5)
+        slow = wrk(base, duration=d + 4, connections=32, header=f"X-API-Key: {key}", script=lua)
+        time.sleep(2)  # let the slow connections occupy the workers first
+        results["5 cached during slow upstream"] = parse_wrk(
+            wrk(cached, duration=d, connections=c, header=f"X-API-Key: {key}").communicate()[0])
+        results["  (the 32 slow connections)"] = parse_wrk(slow.communicate()[0])
+        requests.post(fake_url + "/__fake__/reset", timeout=5)
+        master, workers = gunicorn_pids(server.proc.pid)  # type: ignore[union-attr]
+        worker_rss = [rss_kb(p) for p in workers]
+        master_rss = rss_kb(master)
+        time.sleep(3)  # in-flight slow requests finish after wrk stops reading
+        after = settle()
+        v1_answered = v1_responses(base) - answered_before
+    finally:
+        server.stop()
+        for proc in (worker, fake):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    print(f"\nmachine: {os.cpu_count()} cores; wrk -t2 -c{args.connections} -d{args.duration}s; "
+          f"gunicorn {server.env['GUNICORN_WORKERS']} workers x {server.env['GUNICORN_THREADS']} threads "
+          f"({server.env['GUNICORN_WORKER_CLASS']})\n")
+    print(f"{'scenario':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'non-2xx':>8} {'sock err':>8}")
+    for name, r in results.items():
+        print(f"{name:34} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {int(r['requests']):9d} "
+              f"{int(r['non2xx']):8d} {int(r['socket_errors']):8d}")
+    r1, r2, r5 = results["1 healthz"]["rps"], results["2 cached, API key"]["rps"], results["5 cached during slow upstream"]["rps"]
+    print(f"\nratio (2)/(1) = {r2 / r1:.2f}   (target >= 0.6)")
+    print(f"ratio (5)/(2) = {r5 / r2:.2f}   (target >= 0.5)")
+    print(f"RSS: master {master_rss / 1024:.0f} MB, workers {[round(w / 1024) for w in worker_rss]} MB, "
+          f"total {(master_rss + sum(worker_rss)) / 1024:.0f} MB   (target <= 600 MB)")
+    recorded = after - before
+    verdict = "equal" if recorded == v1_answered else "NOT EQUAL"
+    print(f"usage events recorded {recorded} vs /v1/ requests answered {v1_answered} "
+          f"(server-side response counter): {verdict}")
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
