@@ -29,8 +29,11 @@ worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm" if Path("/
 preload_app = os.environ.get("GUNICORN_PRELOAD", "0") == "1"
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "*")
 proc_name = "weatherapi"
-# Access log as one JSON object a line; the app writes its own richer request line too.
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# The app writes the one access line per request (weatherapi.access_log: request id,
+# route, status, latency, account, credential prefix, cache, error code). gunicorn's own
+# access log would be a second, poorer line for the same request: off unless
+# GUNICORN_ACCESS_LOG is set ("-" for stdout). Its format logs the path, never the query.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "off") or None
 if accesslog == "off":
     accesslog = None
 access_log_format = (
@@ -40,26 +43,44 @@ access_log_format = (
 )
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# gunicorn's own lines (boot, worker exits, timeouts) as JSON on stdout, through the same
+# redaction as the app's (weatherapi.logging imports nothing from Django).
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "weatherapi.logging.RedactSecretsFilter"}},
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "weatherapi.logging.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
-        "raw": {"format": "%(message)s"},
+        "raw": {"()": "weatherapi.logging.PlainFormatter", "fmt": "%(message)s"},
     },
     "root": {"level": "INFO", "handlers": ["console"]},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"},
-        "error": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"},
-        "access": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "raw"},
+        "console": {
+            "class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json",
+            "filters": ["redact"],
+        },
+        "error": {
+            "class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json",
+            "filters": ["redact"],
+        },
+        "access": {
+            "class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "raw",
+            "filters": ["redact"],
+        },
     },
     "loggers": {
         "gunicorn.error": {"handlers": ["error"], "level": loglevel.upper(), "propagate": False},
-        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        # With a logconfig_dict gunicorn logs access lines whatever ``accesslog`` says:
+        # "off" has to be said here too.
+        "gunicorn.access": {
+            "handlers": ["access"] if accesslog else [],
+            "level": "INFO" if accesslog else "CRITICAL",
+            "propagate": False,
+        },
     },
 }
 

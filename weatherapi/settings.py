@@ -91,6 +91,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "weatherapi.middleware.RequestIdMiddleware",
+    # Inside the request id, outside everything else: logs the final status of every request.
+    "weatherapi.access_log.AccessLogMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "weatherapi.middleware.ApiExceptionMiddleware",
@@ -106,6 +108,13 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# Off only for the metrics benchmark's baseline (scripts/bench_metrics.py): removes the
+# django-prometheus request middlewares. The database and cache backends, our own
+# counters and /metrics stay.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+if not METRICS_ENABLED:
+    MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("django_prometheus.middleware.")]
 
 ROOT_URLCONF = "weatherapi.urls"
 WSGI_APPLICATION = "weatherapi.wsgi.application"
@@ -294,14 +303,37 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "weatherapi.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+# The schema at /api/schema/ (committed as docs/openapi.yaml; a test fails when it drifts),
+# Swagger UI at /api/docs/ and ReDoc at /api/redoc/, all public, assets from the sidecar.
+# The guides (weatherapi/guides.md), the response headers and the location forms are added
+# by weatherapi.schema.postprocess_schema.
 SPECTACULAR_SETTINGS = {
     "TITLE": "Weather API",
     "VERSION": "1.0.0",
+    "CONTACT": {"name": "Weather API support", "email": "support@weatherapi.example"},
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PUBLIC": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "displayOperationId": False},
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ErrorCode": "weatherapi.api.ERROR_CODES",
+        "Units": "forecasts.serializers.UNITS",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "weatherapi.schema.postprocess_schema",
+    ],
+    "TAGS": [
+        {"name": "weather", "description": "Current weather and the five-day forecast."},
+        {"name": "geocoding", "description": "Places by name and by coordinates."},
+        {"name": "air quality", "description": "Air quality index and pollutant concentrations."},
+        {"name": "account", "description": "Your plan, quota, usage and invoices."},
+    ],
 }
 
 # --- Security headers -----------------------------------------------------------------
@@ -367,26 +399,38 @@ LOG_FORMAT = env("LOG_FORMAT", "json") or "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "weatherapi.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "weatherapi.logging.RequestIdFilter"},
+        "redact": {"()": "weatherapi.logging.RedactSecretsFilter"},
+        "drop_api_client_errors": {"()": "weatherapi.logging.DropApiClientErrors"},
+    },
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "weatherapi.logging.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "plain": {
+            "()": "weatherapi.logging.PlainFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
     },
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
         }
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
-        "django.server": {"level": "WARNING"},
+        # Replaces Django's DEFAULT_LOGGING handlers (console with DEBUG, mail_admins): every
+        # line goes through the one stdout handler, its filters and formatter.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # An API 4xx is already one access line with its error code (weatherapi.access_log).
+        "django.request": {"filters": ["drop_api_client_errors"]},
+        "django.server": {"level": "WARNING", "propagate": True},
         "urllib3": {"level": "WARNING"},
         "django_redis": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
