@@ -198,6 +198,8 @@ OPENWEATHER_READ_TIMEOUT = float(env("OPENWEATHER_READ_TIMEOUT", "5") or 5)
 OPENWEATHER_RETRIES = env_int("OPENWEATHER_RETRIES", 2)
 OPENWEATHER_BREAKER_FAIL_MAX = env_int("OPENWEATHER_BREAKER_FAIL_MAX", 5)
 OPENWEATHER_BREAKER_RESET_SECONDS = env_int("OPENWEATHER_BREAKER_RESET_SECONDS", 30)
+# Upstream calls in flight per process; keep it below gunicorn's threads per worker.
+OPENWEATHER_MAX_CONCURRENCY = env_int("OPENWEATHER_MAX_CONCURRENCY", 16)
 # How long a waiter blocks on another worker's in-flight fetch of the same cache key.
 COALESCE_WAIT_SECONDS = float(env("COALESCE_WAIT_SECONDS", "8") or 8)
 

@@ -67,6 +67,8 @@ class OpenWeatherClient:
         breaker_fail_max: int = 5,
         breaker_reset_seconds: int = 30,
         pool_size: int = 64,
+        max_concurrency: int = 16,
+        slot_wait: float = 0.25,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
@@ -86,12 +88,19 @@ class OpenWeatherClient:
             listeners=[_BreakerListener()],
             name=PROVIDER,
         )
-        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self.slot_wait = slot_wait
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenWeatherClient(base_url={self.base_url!r})"
 
     def get(self, path: str, params: dict[str, Any], *, endpoint: str) -> UpstreamResult:
+        # Bulkhead: a slow upstream may hold at most ``max_concurrency`` of this process's
+        # threads; the rest keep serving cached answers. Past it, fail fast (stale copy or 503).
+        if not self._slots.acquire(timeout=self.slot_wait):
+            UPSTREAM_REQUESTS.labels(PROVIDER, endpoint, "shed").inc()
+            logger.warning("upstream concurrency limit reached on %s; shedding", endpoint)
+            raise UpstreamUnavailable("The weather provider is slow right now; try again shortly.", retry_after=2)
         started = time.monotonic()
         try:
             data = self.breaker.call(self._get_with_retries, path, params, endpoint)
@@ -99,6 +108,7 @@ class OpenWeatherClient:
             UPSTREAM_REQUESTS.labels(PROVIDER, endpoint, "circuit_open").inc()
             raise UpstreamUnavailable(retry_after=max(1, int(self.breaker.reset_timeout))) from e
         finally:
+            self._slots.release()
             UPSTREAM_LATENCY.labels(PROVIDER, endpoint).observe(time.monotonic() - started)
         return UpstreamResult(endpoint=endpoint, data=data, fetched_at=time.time(), elapsed=time.monotonic() - started)
 
@@ -181,6 +191,7 @@ def get_client() -> OpenWeatherClient | None:
                 retries=settings.OPENWEATHER_RETRIES,
                 breaker_fail_max=settings.OPENWEATHER_BREAKER_FAIL_MAX,
                 breaker_reset_seconds=settings.OPENWEATHER_BREAKER_RESET_SECONDS,
+                max_concurrency=settings.OPENWEATHER_MAX_CONCURRENCY,
             )
         return _client
 

@@ -118,3 +118,26 @@ def test_location_not_found_does_not_trip_the_breaker(client, fake_openweather):
 
 def test_repr_hides_the_key(client, fake_openweather):
     assert fake_openweather.api_key not in repr(client)
+
+
+def test_bulkhead_sheds_calls_beyond_the_concurrency_limit(fake_openweather):
+    from concurrent.futures import ThreadPoolExecutor
+
+    limited = OpenWeatherClient(
+        base_url=fake_openweather.url, api_key=fake_openweather.api_key, read_timeout=2,
+        max_concurrency=2, slot_wait=0.05, breaker_fail_max=100,
+    )
+    fake_openweather.set_fault("latency", latency=0.5, path_prefix=WEATHER)
+
+    def call(_: int) -> str:
+        try:
+            limited.get(WEATHER, LONDON, endpoint="current")
+            return "ok"
+        except UpstreamUnavailable:
+            return "shed"
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(call, range(6)))
+    assert outcomes.count("ok") == 2
+    assert outcomes.count("shed") == 4
+    assert fake_openweather.calls(WEATHER) == 2
