@@ -107,7 +107,7 @@ resource "helm_release" "secrets_store_csi_driver" {
   namespace  = "kube-system"
   repository = "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts"
   chart      = "secrets-store-csi-driver"
-  version    = "1.5.1"
+  version    = "1.5.4"
 
   values = [yamlencode({
     # secretObjects in the SecretProviderClass (metrics token for the ServiceMonitor).
@@ -140,7 +140,7 @@ resource "helm_release" "keda" {
   create_namespace = true
   repository       = "https://kedacore.github.io/charts"
   chart            = "keda"
-  version          = "2.17.2"
+  version          = "2.18.2"
 
   values = [yamlencode(merge(local.system_scheduling, {
     podDisruptionBudget = { operator = { minAvailable = 1 } }
@@ -148,12 +148,14 @@ resource "helm_release" "keda" {
   }))]
 }
 
+# Keep the chart's Cluster Autoscaler minor version equal to the cluster's Kubernetes minor
+# (chart 9.48.x = autoscaler 1.33 for kubernetes_version 1.33); bump both together.
 resource "helm_release" "cluster_autoscaler" {
   name       = "cluster-autoscaler"
   namespace  = "kube-system"
   repository = "https://kubernetes.github.io/autoscaler"
   chart      = "cluster-autoscaler"
-  version    = "9.46.6"
+  version    = "9.48.0"
 
   values = [yamlencode(merge(local.system_scheduling, {
     awsRegion = var.region
@@ -213,7 +215,7 @@ resource "helm_release" "kube_prometheus_stack" {
   create_namespace = true
   repository       = "https://prometheus-community.github.io/helm-charts"
   chart            = "kube-prometheus-stack"
-  version          = "75.15.1"
+  version          = "78.5.0"
   timeout          = 900
 
   values = [yamlencode({
