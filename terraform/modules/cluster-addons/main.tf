@@ -95,7 +95,7 @@ resource "helm_release" "aws_load_balancer_controller" {
       name   = "aws-load-balancer-controller"
     }
     # WAF associations come from the Ingress annotation only (k8s/base/ingress-public.yaml).
-    enableWafv2 = true
+    enableWafv2  = true
     enableShield = false
   }))]
 
@@ -166,9 +166,9 @@ resource "helm_release" "cluster_autoscaler" {
       serviceAccount = { create = true, name = "cluster-autoscaler" }
     }
     extraArgs = {
-      balance-similar-node-groups   = true
-      skip-nodes-with-system-pods   = false
-      expander                      = "least-waste"
+      balance-similar-node-groups      = true
+      skip-nodes-with-system-pods      = false
+      expander                         = "least-waste"
       scale-down-utilization-threshold = "0.6"
     }
   }))]
@@ -236,11 +236,11 @@ resource "helm_release" "kube_prometheus_stack" {
     grafana = {
       sidecar = {
         dashboards = {
-          enabled         = true
-          label           = "grafana_dashboard"
-          searchNamespace = "ALL"
+          enabled          = true
+          label            = "grafana_dashboard"
+          searchNamespace  = "ALL"
           folderAnnotation = "grafana_folder"
-          provider        = { foldersFromFilesStructure = true }
+          provider         = { foldersFromFilesStructure = true }
         }
       }
     }

@@ -159,13 +159,13 @@ resource "aws_db_instance" "postgres" {
   port                   = 5432
   parameter_group_name   = aws_db_parameter_group.postgres.name
 
-  backup_retention_period  = var.db_backup_retention_days
-  backup_window            = "02:00-03:00"
-  maintenance_window       = "sun:03:30-sun:04:30"
-  copy_tags_to_snapshot    = true
-  delete_automated_backups = false
-  deletion_protection      = true
-  skip_final_snapshot      = false
+  backup_retention_period   = var.db_backup_retention_days
+  backup_window             = "02:00-03:00"
+  maintenance_window        = "sun:03:30-sun:04:30"
+  copy_tags_to_snapshot     = true
+  delete_automated_backups  = false
+  deletion_protection       = true
+  skip_final_snapshot       = false
   final_snapshot_identifier = "${var.name}-postgres-final"
 
   auto_minor_version_upgrade  = true
