@@ -1,2 +1,10 @@
+from django.urls import path
 
-urlpatterns: list = []
+from billing import portal_views
+
+urlpatterns = [
+    path("portal/usage/", portal_views.UsagePageView.as_view(), name="portal-usage"),
+    path("portal/billing/", portal_views.BillingPageView.as_view(), name="portal-billing"),
+    path("portal/billing/invoices/<str:number>.csv", portal_views.InvoiceCsvView.as_view(),
+         name="portal-invoice-csv"),
+]

@@ -12,9 +12,11 @@ from billing.selectors.plans import (
 )
 from billing.selectors.usage import (
     DayUsage,
+    UsageTotals,
     usage_billable_by_account,
     usage_billable_for_account,
     usage_daily_series,
+    usage_month_to_date,
     usage_quota_requests_for_account,
 )
 
@@ -23,6 +25,7 @@ __all__ = [
     "account_period",
     "DayUsage",
     "PlanLimits",
+    "UsageTotals",
     "invoice_get_for_account",
     "invoice_list_for_account",
     "plan_current_for_account",
@@ -33,5 +36,6 @@ __all__ = [
     "usage_billable_by_account",
     "usage_billable_for_account",
     "usage_daily_series",
+    "usage_month_to_date",
     "usage_quota_requests_for_account",
 ]

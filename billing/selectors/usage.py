@@ -63,3 +63,21 @@ def usage_quota_requests_for_account(*, account_id: int, start: date, end: date)
         account_id=account_id, day__gte=start, day__lt=end, mode="live", endpoint__in=PRODUCT_ENDPOINTS
     ).aggregate(n=Sum("requests"))["n"]
     return int(total or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    requests: int
+    billable: int
+    errors: int
+
+
+def usage_month_to_date(*, account_id: int) -> UsageTotals:
+    """This calendar month (UTC) so far, for the portal dashboard."""
+    from django.utils import timezone
+
+    today = timezone.now().date()
+    totals = UsageDaily.objects.filter(account_id=account_id, day__gte=today.replace(day=1), day__lte=today).aggregate(
+        requests=Sum("requests"), billable=Sum("billable"), errors=Sum("errors")
+    )
+    return UsageTotals(int(totals["requests"] or 0), int(totals["billable"] or 0), int(totals["errors"] or 0))
