@@ -1,0 +1,248 @@
+"""Structured logs: one JSON access line per request, request ids everywhere, no secrets.
+
+Output is captured through the real ``settings.LOGGING`` (its filters and JSON formatter),
+with only the handler's stream swapped for a buffer; every line must parse as JSON.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import logging
+import logging.config
+from collections.abc import Iterator
+
+import pytest
+import requests
+from django.conf import settings as django_settings
+from django.test import RequestFactory
+
+from tests.factories import AccountFactory, api_key_for
+from weatherapi.logging import REDACTED, redact
+
+ACCESS_FIELDS = {
+    "time", "level", "logger", "message", "request_id", "method", "path", "route", "view",
+    "status", "latency_ms", "account_id", "credential_prefix", "cache", "error_code",
+}
+
+
+class Captured:
+    def __init__(self, buffer: io.StringIO) -> None:
+        self.buffer = buffer
+
+    @property
+    def text(self) -> str:
+        return self.buffer.getvalue()
+
+    def lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.text.splitlines() if line.strip()]
+
+    def access(self) -> list[dict]:
+        return [line for line in self.lines() if line["logger"] == "weatherapi.access"]
+
+
+def _stdout_stream():
+    for handler in logging.getLogger().handlers:
+        if handler.get_name() == "stdout":
+            return handler.stream  # type: ignore[attr-defined]
+    return None
+
+
+@pytest.fixture
+def logs() -> Iterator[Captured]:
+    """The app's LOGGING with the stdout handler writing to a buffer, JSON format, INFO."""
+    original_stream = _stdout_stream()
+    buffer = io.StringIO()
+    config = copy.deepcopy(django_settings.LOGGING)
+    config["handlers"]["stdout"]["stream"] = buffer
+    config["handlers"]["stdout"]["formatter"] = "json"
+    config["root"]["level"] = "INFO"
+    logging.config.dictConfig(config)
+    try:
+        yield Captured(buffer)
+    finally:
+        restore = copy.deepcopy(django_settings.LOGGING)
+        if original_stream is not None:
+            restore["handlers"]["stdout"]["stream"] = original_stream
+        logging.config.dictConfig(restore)
+
+
+def test_redact_keeps_the_display_prefix_only():
+    key = "wx_live_" + "AbCdEfGh" + "x" * 32
+    assert redact(f"key={key}") == f"key=wx_live_AbCdEfGh{REDACTED}"
+    assert redact("wx_test_AbCdEfGh") == "wx_test_AbCdEfGh"  # a display prefix alone is fine
+    assert redact("Authorization: Bearer abc.DEF-123_~+/=") == f"Authorization: Bearer {REDACTED}"
+    assert redact("{'Authorization': 'bearer tok3n'}") == f"{{'Authorization': 'bearer {REDACTED}'}}"
+    assert redact("GET /data/2.5/weather?lat=1&appid=0123abcd&units=metric") == (
+        f"GET /data/2.5/weather?lat=1&appid={REDACTED}&units=metric"
+    )
+    assert redact("appid%3Dsecret") == f"appid%3D{REDACTED}"
+    # Idempotent: the handler's filter and the formatter both redact.
+    once = redact(f"Bearer t0k {key} appid=zz")
+    assert redact(once) == once
+
+
+def test_filter_and_formatter_redact_messages_args_extras_and_tracebacks(logs):
+    key = api_key_like = "wx_test_" + "Q" * 40
+    log = logging.getLogger("weatherapi.test")
+    log.warning("calling with %s and %s", key, "Bearer very-secret-token", extra={"url": f"/x?appid={key}"})
+    try:
+        raise RuntimeError(f"GET http://upstream/data?appid=provider-secret&q=x with {api_key_like}")
+    except RuntimeError:
+        log.exception("upstream failed")
+    text = logs.text
+    assert key not in text
+    assert "very-secret-token" not in text
+    assert "provider-secret" not in text
+    lines = logs.lines()
+    assert lines[0]["message"] == f"calling with wx_test_QQQQQQQQ{REDACTED} and Bearer {REDACTED}"
+    assert lines[0]["url"] == f"/x?appid={REDACTED}"
+    assert "appid=[redacted]" in lines[1]["exc_info"]
+
+
+@pytest.mark.django_db
+def test_one_access_line_with_the_request_fields(logs, client, upstream):
+    # A live key: test keys get synthetic data, which is never cached.
+    key = api_key_for(AccountFactory(), mode="live")
+    response = client.get(
+        "/v1/weather/current?lat=51.5085&lon=-0.1257&units=metric",
+        HTTP_X_API_KEY=key, HTTP_X_REQUEST_ID="req-logging-0001",
+    )
+    assert response.status_code == 200
+    access = logs.access()
+    assert len(access) == 1, logs.text
+    line = access[0]
+    assert set(line) == ACCESS_FIELDS, set(line) ^ ACCESS_FIELDS
+    assert line["request_id"] == "req-logging-0001"
+    assert line["method"] == "GET"
+    assert line["path"] == "/v1/weather/current"  # no query string: it holds the place
+    assert line["route"] == "v1/weather/current"
+    assert line["view"] == "weather-current"
+    assert line["status"] == 200
+    assert isinstance(line["latency_ms"], (int, float)) and line["latency_ms"] >= 0
+    assert line["account_id"] is not None
+    assert line["credential_prefix"] == key[:16]
+    assert line["cache"] == "miss"
+    assert line["error_code"] is None
+    assert line["level"] == "INFO"
+    # Every line the request wrote carries its id.
+    for other in logs.lines():
+        assert other["request_id"] == "req-logging-0001", other
+    assert key not in logs.text
+
+    client.get("/v1/weather/current?lat=51.5085&lon=-0.1257&units=metric", HTTP_X_API_KEY=key)
+    assert logs.access()[-1]["cache"] == "hit"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_X_API_KEY": "wx_live_" + "Z" * 40},  # well-formed, unknown
+        {"HTTP_X_API_KEY": "wx_test_" + "Y" * 40 + "!"},  # malformed
+        {"HTTP_AUTHORIZATION": "Bearer not-a-real-token-0123456789"},
+    ],
+    ids=["unknown-key", "malformed-key", "bearer"],
+)
+def test_rejected_credentials_are_one_line_and_never_logged(logs, client, headers):
+    secret = next(iter(headers.values())).removeprefix("Bearer ")
+    response = client.get(
+        f"/v1/weather/current?q=London&appid={secret}&api_key={secret}", HTTP_X_REQUEST_ID="req-logging-0401",
+        **headers,
+    )
+    assert response.status_code == 401
+    lines = logs.lines()
+    # The access line only: django.request's "Unauthorized: ..." for an API 4xx is dropped.
+    assert [line["logger"] for line in lines] == ["weatherapi.access"], logs.text
+    line = lines[0]
+    assert line["status"] == 401
+    assert line["error_code"] == "invalid_credentials"
+    assert line["request_id"] == "req-logging-0401"
+    assert line["account_id"] is None and line["credential_prefix"] is None
+    assert secret not in logs.text
+    assert "London" not in logs.text
+
+
+@pytest.mark.django_db
+def test_a_valid_key_in_the_query_string_is_not_logged(logs, client):
+    key = api_key_for(AccountFactory(), mode="test")
+    client.get(f"/v1/nope?key={key}&appid={key}", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert logs.access()[0]["status"] == 404
+    assert key not in logs.text
+
+
+@pytest.mark.django_db
+def test_django_request_lines_outside_the_api_carry_the_request_id(logs, client):
+    # django.request logs the 404 after RequestIdMiddleware has reset the context variable.
+    response = client.get("/no-such-page", HTTP_X_REQUEST_ID="req-logging-0404")
+    assert response.status_code == 404
+    by_logger = {line["logger"]: line for line in logs.lines()}
+    assert by_logger["weatherapi.access"]["request_id"] == "req-logging-0404"
+    assert by_logger["django.request"]["request_id"] == "req-logging-0404"
+    assert by_logger["django.request"]["status_code"] == 404
+    assert "request" not in by_logger["django.request"]  # its repr holds the query string
+
+
+def test_a_5xx_logged_by_django_after_the_middleware_has_the_id(logs):
+    from django.http import HttpResponse
+    from django.utils.log import log_response
+
+    request = RequestFactory().get("/v1/weather/current?q=Paris&appid=wx_live_AAAAAAAAAAAAAAAAAAAAAAAA")
+    request.request_id = "req-logging-0500"  # what RequestIdMiddleware keeps on the request
+    log_response("Internal Server Error: %s", request.path, response=HttpResponse(status=500), request=request)
+    (line,) = logs.lines()
+    assert line["logger"] == "django.request"
+    assert line["level"] == "ERROR"
+    assert line["request_id"] == "req-logging-0500"
+    assert "Paris" not in logs.text and "AAAAAAAAAAAAAAAAAAAAAAAA" not in logs.text
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_and_app_lines_are_json_and_free_of_secrets(tmp_path, upstream):
+    """End to end through gunicorn: its own lines and the app's, all JSON, no key or token."""
+    from tests.support.servers import GunicornServer, current_database_url
+
+    key = api_key_for(AccountFactory(), mode="live")
+    bearer = "Bearer zzTopSecretBearerToken0123456789"
+    env = {
+        "DATABASE_URL": current_database_url(),
+        "OPENWEATHER_BASE_URL": upstream.url,
+        "OPENWEATHER_API_KEY": upstream.api_key,
+        "DJANGO_DEBUG": "1",
+        "LOG_LEVEL": "INFO",
+        "LOG_FORMAT": "json",
+    }
+    if django_settings.REDIS_URL:
+        env["REDIS_URL"] = django_settings.REDIS_URL
+        env["CACHE_KEY_PREFIX"] = f"logtest{id(env)}"
+    log_path = tmp_path / "gunicorn.log"
+    ids = []
+    with GunicornServer(env, workers=2, log_path=log_path) as server:
+        for i, headers in enumerate(
+            [
+                {"X-API-Key": key},
+                {"X-API-Key": key[:-1] + ("A" if key[-1] != "A" else "B")},  # invalid
+                {"Authorization": bearer},
+            ]
+        ):
+            rid = f"req-gunicorn-{i:04d}"
+            ids.append(rid)
+            r = requests.get(
+                f"{server.url}/v1/weather/current?lat=48.85&lon=2.35&appid={key}",
+                headers={**headers, "X-Request-ID": rid}, timeout=10,
+            )
+            assert r.status_code in (200, 401)
+    text = log_path.read_text()
+    assert key not in text
+    assert "zzTopSecretBearerToken0123456789" not in text
+    assert f"appid={upstream.api_key}" not in text
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert any(line["logger"] == "gunicorn.error" for line in lines)  # boot lines, as JSON
+    access = [line for line in lines if line["logger"] == "weatherapi.access"]
+    assert sorted(line["request_id"] for line in access if line["path"].startswith("/v1/")) == ids
+    api_lines = sorted((line for line in access if line["path"].startswith("/v1/")), key=lambda x: x["request_id"])
+    assert [line["status"] for line in api_lines] == [200, 401, 401]
+    assert api_lines[0]["credential_prefix"] == key[:16]
+    assert not [line for line in lines if line["logger"] == "gunicorn.access"]  # one line per request
