@@ -14,6 +14,21 @@ from forecasts.locations import Location
 UNITS = ("metric", "imperial", "standard")
 _LANG = re.compile(r"^[a-z]{2}(_[a-z]{2})?$")
 _ZIP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]{0,11},[A-Za-z]{2}$")
+POSTAL_CODE_PATTERN = _ZIP.pattern
+# Refused in place names: C0 and C1 controls, the format (invisible) characters of the Basic
+# Multilingual Plane (soft hyphen, zero-width and bidirectional controls, BOM...) and private
+# use. Written so Python, ECMA-262 (the OpenAPI pattern dialect) and Rust read it alike: the
+# OpenAPI schema publishes the same rule (PLACE_NAME_PATTERN), so clients and the contract
+# tests know in advance what is accepted.
+_FORBIDDEN_CLASS = (
+    r"\x00-\x1F\x7F-\x9F\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E"
+    r"\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uE000-\uF8FF\uFEFF\uFFF9-\uFFFD"
+)
+# The whitespace ``str.strip`` removes, less the controls already refused above.
+_SPACE_CLASS = r" \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+_FORBIDDEN = re.compile(f"[{_FORBIDDEN_CLASS}]")
+# No forbidden character, and at least one that is neither whitespace nor a comma.
+PLACE_NAME_PATTERN = f"^[^{_FORBIDDEN_CLASS}]*[^{_FORBIDDEN_CLASS}{_SPACE_CLASS},][^{_FORBIDDEN_CLASS}]*$"
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -30,7 +45,7 @@ def _clean_text(value: str) -> str:
     value = unicodedata.normalize("NFC", value).strip()
     if "\ufffd" in value:  # what Django decodes invalid UTF-8 to
         raise serializers.ValidationError("Must be valid UTF-8.")
-    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in value):
+    if _FORBIDDEN.search(value):
         raise serializers.ValidationError("Must not contain control or invisible characters.")
     return value
 
@@ -102,7 +117,8 @@ class ForecastQuerySerializer(WeatherQuerySerializer):
 
 class GeocodeQuerySerializer(serializers.Serializer):
     q = serializers.CharField(max_length=100, min_length=1, help_text="city[,state][,country]")
-    limit = serializers.IntegerField(default=5, required=False, min_value=1, max_value=5)
+    limit = serializers.IntegerField(default=5, required=False, min_value=1, max_value=5,
+                                     help_text="At most this many places, 1..5.")
 
     def validate_q(self, value: str) -> str:
         value = _clean_text(value)
@@ -112,7 +128,8 @@ class GeocodeQuerySerializer(serializers.Serializer):
 
 
 class ReverseGeocodeQuerySerializer(LatLonSerializer):
-    limit = serializers.IntegerField(default=5, required=False, min_value=1, max_value=5)
+    limit = serializers.IntegerField(default=5, required=False, min_value=1, max_value=5,
+                                     help_text="At most this many places, 1..5.")
 
 
 # --- Response shapes (documentation; bodies are rendered from the cache) --------------

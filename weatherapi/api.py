@@ -5,39 +5,121 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from accounts.credentials import Principal
-from weatherapi.errors import InvalidParameter
+from weatherapi import schema as _schema  # noqa: F401 - registers the security scheme extensions
+from weatherapi.errors import ERROR_TYPE_BASE, PROBLEM_CONTENT_TYPE, TITLES, InvalidParameter
+
+ERROR_CODES = tuple(TITLES)
 
 
 class ProblemSerializer(serializers.Serializer):
-    """RFC 9457 problem document (DESIGN §5)."""
+    """RFC 9457 problem document (DESIGN §5), sent as ``application/problem+json``."""
 
-    type = serializers.URLField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    request_id = serializers.CharField(allow_null=True)
+    type = serializers.URLField(help_text="A URL naming the kind of error: the base URL followed by `code`.")
+    title = serializers.CharField(help_text="A short, human-readable summary of the kind of error.")
+    status = serializers.IntegerField(min_value=400, max_value=599, help_text="The HTTP status code.")
+    detail = serializers.CharField(help_text="What went wrong with this request, for a human.")
+    code = serializers.ChoiceField(choices=ERROR_CODES, help_text="A stable machine-readable error code.")
+    request_id = serializers.CharField(allow_null=True, help_text="The X-Request-ID of the request.")
     errors = serializers.DictField(  # type: ignore[assignment]
-        child=serializers.ListField(child=serializers.CharField()), required=False
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text="invalid_parameter only: the messages for each offending parameter.",
     )
 
 
-def problem(description: str) -> OpenApiResponse:
-    return OpenApiResponse(response=ProblemSerializer, description=description)
+PROBLEM_MEDIA_TYPE = PROBLEM_CONTENT_TYPE
 
 
-COMMON_ERRORS: dict[int, OpenApiResponse] = {
-    400: problem("invalid_parameter: a parameter is missing, malformed or out of range."),
-    401: problem("authentication_required or invalid_credentials."),
-    403: problem("permission_denied: the token lacks a scope, or the account is suspended."),
-    429: problem("rate_limited or quota_exceeded; see Retry-After."),
-    503: problem("upstream_unavailable or service_unavailable; see Retry-After."),
+def _example(code: str, status: int, detail: str, **extra: Any) -> OpenApiExample:
+    return OpenApiExample(
+        code,
+        value={"type": ERROR_TYPE_BASE + code, "title": TITLES[code], "status": status, "detail": detail,
+               "code": code, "request_id": "4f1c2a9e0b7d4c51a3e8f6b2d9c0e1a7", **extra},
+        response_only=True,
+    )
+
+
+def problem(description: str, *examples: OpenApiExample) -> OpenApiResponse:
+    return OpenApiResponse(response=ProblemSerializer, description=description, examples=list(examples))
+
+
+def _key(status: int) -> tuple[int, str]:
+    return (status, PROBLEM_MEDIA_TYPE)
+
+
+INVALID_PARAMETER = problem(
+    "`invalid_parameter`: a parameter is missing, malformed, out of range or given twice; "
+    "`errors` names each offending parameter.",
+    _example("invalid_parameter", 400, "lat: Ensure this value is less than or equal to 90.",
+             errors={"lat": ["Ensure this value is less than or equal to 90."]}),
+)
+UNAUTHENTICATED = problem(
+    "`authentication_required` (no credential) or `invalid_credentials` (unknown, revoked or "
+    "expired key or token).",
+    _example("authentication_required", 401, "Send an API key in X-API-Key or an OAuth2 bearer token."),
+    _example("invalid_credentials", 401, "The credentials are invalid."),
+)
+FORBIDDEN = problem(
+    "`permission_denied`: the OAuth2 token lacks the operation's scope, or the account is suspended.",
+    _example("permission_denied", 403, "The token lacks the scope weather:read."),
+)
+THROTTLED = problem(
+    "`rate_limited` (the plan's per-minute burst is used up) or `quota_exceeded` (the monthly "
+    "quota of a plan without overage is used up). Wait `Retry-After` seconds.",
+    _example("rate_limited", 429, "Your plan allows 60 requests a minute."),
+    _example("quota_exceeded", 429, "The monthly quota of 1000000 requests of your plan is used up."),
+)
+SERVICE_UNAVAILABLE = problem(
+    "`service_unavailable`: the service cannot check credentials or record usage right now. "
+    "Retry after `Retry-After` seconds.",
+    _example("service_unavailable", 503, "Usage cannot be recorded right now."),
+)
+UPSTREAM_UNAVAILABLE = problem(
+    "`upstream_unavailable` (the weather provider failed and no stale copy is cached) or "
+    "`service_unavailable`. Retry after `Retry-After` seconds.",
+    _example("upstream_unavailable", 503, "The weather provider is unavailable; try again shortly."),
+    _example("service_unavailable", 503, "Usage cannot be recorded right now."),
+)
+UPSTREAM_TIMEOUT = problem(
+    "`upstream_timeout`: the weather provider did not answer in time and no stale copy is cached.",
+    _example("upstream_timeout", 504, "The weather provider did not answer in time; try again shortly."),
+)
+LOCATION_NOT_FOUND = problem(
+    "`location_not_found`: no place matches `q` or `zip`.",
+    _example("location_not_found", 404, "No place matches 'Atlantis'."),
+)
+ACCOUNT_NOT_FOUND = problem(
+    "`not_found`: the credential's account no longer exists.",
+    _example("not_found", 404, "No such account."),
+)
+
+# Errors of every authenticated /v1/ operation (plus 400 where it takes parameters).
+COMMON_ERRORS: dict[Any, OpenApiResponse] = {
+    _key(400): INVALID_PARAMETER,
+    _key(401): UNAUTHENTICATED,
+    _key(403): FORBIDDEN,
+    _key(429): THROTTLED,
+    _key(503): SERVICE_UNAVAILABLE,
+}
+# Operations answered by the weather provider (through our cache).
+PROVIDER_ERRORS: dict[Any, OpenApiResponse] = {
+    **COMMON_ERRORS,
+    _key(503): UPSTREAM_UNAVAILABLE,
+    _key(504): UPSTREAM_TIMEOUT,
+}
+LOCATION_ERRORS: dict[Any, OpenApiResponse] = {_key(404): LOCATION_NOT_FOUND}
+# Operations without parameters (nothing can be a 400).
+ACCOUNT_ERRORS: dict[Any, OpenApiResponse] = {
+    _key(401): UNAUTHENTICATED,
+    _key(403): FORBIDDEN,
+    _key(404): ACCOUNT_NOT_FOUND,
+    _key(429): THROTTLED,
+    _key(503): SERVICE_UNAVAILABLE,
 }
 
 

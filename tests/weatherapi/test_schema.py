@@ -1,0 +1,201 @@
+"""The OpenAPI schema: valid, committed, complete for every /v1/ operation; docs pages local."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from django.urls import resolve
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiYamlRenderer
+from openapi_spec_validator import validate
+
+from weatherapi.errors import TITLES
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "docs" / "openapi.yaml"
+REGENERATE = "python manage.py spectacular --file docs/openapi.yaml --validate"
+DESIGN_ERROR_CODES = [
+    "invalid_parameter", "authentication_required", "invalid_credentials", "permission_denied",
+    "not_found", "method_not_allowed", "location_not_found", "rate_limited", "quota_exceeded",
+    "upstream_unavailable", "upstream_timeout", "service_unavailable", "internal_error",
+]
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    generated = SchemaGenerator().get_schema(request=None, public=True)
+    # Through the YAML renderer, as the committed file is written.
+    return yaml.safe_load(OpenApiYamlRenderer().render(generated, renderer_context={}))
+
+
+def _operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, op)
+        for path, item in schema["paths"].items()
+        if path.startswith("/v1/")
+        for method, op in item.items()
+    ]
+
+
+def test_schema_is_valid_openapi_3(schema):
+    assert schema["openapi"].startswith("3.")
+    validate(schema)
+
+
+def test_committed_schema_is_current(schema):
+    assert COMMITTED.is_file(), f"docs/openapi.yaml is missing; run: {REGENERATE}"
+    committed = yaml.safe_load(COMMITTED.read_text(encoding="utf-8"))
+    assert committed == schema, (
+        f"docs/openapi.yaml differs from the schema the code generates; regenerate it with: {REGENERATE}"
+    )
+
+
+def test_every_v1_route_is_in_the_schema(schema):
+    expected = {"/v1/weather/current", "/v1/weather/forecast", "/v1/geocode", "/v1/geocode/reverse",
+                "/v1/air-quality", "/v1/account", "/v1/account/usage", "/v1/account/invoices"}
+    assert expected <= set(schema["paths"])
+
+
+def test_components_are_named_not_inline(schema):
+    names = list(schema["components"]["schemas"])
+    assert not [n for n in names if n.startswith("Inline") or re.search(r"\d+$", n)], names
+    for name in ("Problem", "ErrorCode", "CurrentWeather", "Forecast", "Geocode", "AirQuality", "Source",
+                 "Coordinates", "PlaceName", "PostalCode"):
+        assert name in names
+    assert set(schema["components"]["schemas"]["ErrorCode"]["enum"]) >= set(DESIGN_ERROR_CODES)
+
+
+def test_security_schemes(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["apiKey"] == {**schemes["apiKey"], "type": "apiKey", "in": "header", "name": "X-API-Key"}
+    flow = schemes["oauth2"]["flows"]["clientCredentials"]
+    assert schemes["oauth2"]["type"] == "oauth2"
+    assert flow["tokenUrl"] == "/o/token/"
+    assert set(flow["scopes"]) == {"weather:read", "account:read"}
+
+
+@pytest.mark.parametrize("path", ["/v1/weather/current", "/v1/weather/forecast", "/v1/geocode",
+                                  "/v1/geocode/reverse", "/v1/air-quality", "/v1/account",
+                                  "/v1/account/usage", "/v1/account/invoices"])
+def test_operation_security_lists_the_views_scope(schema, path):
+    view = resolve(path).func.view_class
+    security = schema["paths"][path]["get"]["security"]
+    assert {"apiKey": []} in security
+    assert {"oauth2": sorted(view.required_scopes)} in security
+
+
+def test_every_operation_is_documented(schema):
+    for path, method, op in _operations(schema):
+        label = f"{method.upper()} {path}"
+        assert op.get("operationId"), label
+        assert op.get("summary"), label
+        assert op.get("description"), label
+        assert op.get("tags"), label
+        ok = op["responses"]["200"]
+        assert ok["content"]["application/json"]["schema"]["$ref"].startswith("#/components/schemas/"), label
+        for name in ("X-Request-ID", "RateLimit-Policy", "RateLimit"):
+            assert ok["headers"][name]["required"] is True, (label, name)
+        for status in ("401", "403", "429", "503"):
+            assert status in op["responses"], (label, status)
+        for status, response in op["responses"].items():
+            if status.startswith("2"):
+                continue
+            assert list(response["content"]) == [PROBLEM], (label, status)
+            assert response["content"][PROBLEM]["schema"] == {"$ref": "#/components/schemas/Problem"}
+            assert response["description"], (label, status)
+            assert response["content"][PROBLEM].get("examples"), (label, status)
+            assert response["headers"]["X-Request-ID"]["required"] is True
+        assert op["responses"]["429"]["headers"]["Retry-After"]["required"] is True, label
+        assert "Retry-After" in op["responses"]["503"]["headers"], label
+        assert "WWW-Authenticate" in op["responses"]["401"]["headers"], label
+        assert "RateLimit" not in op["responses"]["401"]["headers"], label
+
+
+def test_provider_operations_document_upstream_errors(schema):
+    for path in ("/v1/weather/current", "/v1/weather/forecast", "/v1/geocode", "/v1/geocode/reverse",
+                 "/v1/air-quality"):
+        responses = schema["paths"][path]["get"]["responses"]
+        assert {"400", "503", "504"} <= set(responses), path
+    for path in ("/v1/weather/current", "/v1/weather/forecast"):
+        examples = schema["paths"][path]["get"]["responses"]["404"]["content"][PROBLEM]["examples"]
+        assert [e["value"]["code"] for e in examples.values()] == ["location_not_found"]
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[1]] if ref else node
+
+
+def test_every_parameter_has_type_example_and_bounds(schema):
+    for path, method, op in _operations(schema):
+        for parameter in op.get("parameters", []):
+            label = f"{method.upper()} {path} {parameter['name']}"
+            assert parameter.get("description"), label
+            assert "example" in parameter or "examples" in parameter, label
+            param_schema = parameter["schema"]
+            if parameter["name"] == "location":
+                assert parameter["style"] == "form" and parameter["explode"] is True
+                forms = [_resolve(schema, branch) for branch in param_schema["oneOf"]]
+                props = {name: prop for form in forms for name, prop in form["properties"].items()}
+                assert set(props) == {"lat", "lon", "q", "zip"}
+                assert (props["lat"]["minimum"], props["lat"]["maximum"]) == (-90, 90)
+                assert (props["lon"]["minimum"], props["lon"]["maximum"]) == (-180, 180)
+                assert props["q"]["maxLength"] == 100 and props["q"]["pattern"]
+                assert props["zip"]["pattern"]
+                continue
+            assert param_schema.get("type"), label
+            if param_schema["type"] in ("integer", "number"):
+                assert "minimum" in param_schema and "maximum" in param_schema, label
+    params = {p["name"]: p for p in schema["paths"]["/v1/weather/forecast"]["get"]["parameters"]}
+    assert params["units"]["schema"]["enum"] == ["metric", "imperial", "standard"]
+    assert (params["cnt"]["schema"]["minimum"], params["cnt"]["schema"]["maximum"]) == (1, 40)
+    assert params["cnt"]["schema"]["default"] == 40
+
+
+def test_guides_cover_the_contract(schema):
+    guides = schema["info"]["description"]
+    for heading in ("## Authentication", "## Test mode", "## Locations, units and languages",
+                    "## Caching and the `source` object", "## Rate limits and quotas", "## Errors"):
+        assert heading in guides
+    for code in DESIGN_ERROR_CODES:
+        assert f"`{code}`" in guides, code
+    assert set(DESIGN_ERROR_CODES) <= set(TITLES)
+    for fact in ("X-API-Key", "/o/token/", "client_credentials", "wx_test_", "nowhere", "00000",
+                 "inches", "metres", "600", "1800", "86400", "6 hours", "fetched_at", "age_seconds",
+                 "RateLimit-Policy", "Retry-After", "curl "):
+        assert fact in guides, fact
+
+
+_ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_docs_pages_are_public_and_load_only_local_assets(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assets = _ASSET.findall(html)
+    assert assets, "no assets found: did the page change?"
+    assert [a for a in assets if not a.startswith("/")] == []
+    assert not re.search(r"https?://(?!testserver)", html), re.findall(r"https?://[^\s\"'<>]+", html)
+    for asset in assets:
+        if asset.startswith("/static/"):
+            assert client.get(asset).status_code in (200, 304) or _static_exists(asset), asset
+
+
+def _static_exists(asset: str) -> bool:
+    from django.contrib.staticfiles import finders
+
+    return finders.find(asset.removeprefix("/static/")) is not None
+
+
+def test_schema_endpoint_is_public_even_with_a_bad_key(client):
+    response = client.get("/api/schema/", HTTP_X_API_KEY="wx_live_bogus")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert yaml.safe_load(response.content)["info"]["title"] == "Weather API"
