@@ -2,6 +2,8 @@
 
 Clients are managed in the portal; tokens end by expiry or by deleting their client
 (which also drops them from the credential cache), so no revoke endpoint is exposed.
+Expired tokens stay in the table until ``python manage.py cleartokens`` (django-oauth-toolkit)
+removes them; run it daily (tests/accounts/test_oauth.py covers it).
 """
 
 from django.urls import path
