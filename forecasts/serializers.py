@@ -13,6 +13,9 @@ from forecasts.locations import Location
 
 UNITS = ("metric", "imperial", "standard")
 _LANG = re.compile(r"^[a-z]{2}(_[a-z]{2})?$")
+# What a client may send (the OpenAPI pattern): case and "-" or "_" are normalized away.
+LANG_PATTERN = r"^[A-Za-z]{2}([_-][A-Za-z]{2})?$"
+_LANG_INPUT = re.compile(LANG_PATTERN)
 _ZIP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]{0,11},[A-Za-z]{2}$")
 POSTAL_CODE_PATTERN = _ZIP.pattern
 # Refused in place names: C0 and C1 controls, the format (invisible) characters of the Basic
@@ -42,12 +45,13 @@ class FiniteFloatField(serializers.FloatField):
 
 
 def _clean_text(value: str) -> str:
-    value = unicodedata.normalize("NFC", value).strip()
+    # Checked before anything is stripped: a control character is refused wherever it is
+    # (the text fields do not let DRF trim them first), as the published pattern says.
     if "\ufffd" in value:  # what Django decodes invalid UTF-8 to
         raise serializers.ValidationError("Must be valid UTF-8.")
     if _FORBIDDEN.search(value):
         raise serializers.ValidationError("Must not contain control or invisible characters.")
-    return value
+    return unicodedata.normalize("NFC", value).strip()
 
 
 class LatLonSerializer(serializers.Serializer):
@@ -64,13 +68,13 @@ class WeatherQuerySerializer(serializers.Serializer):
                            help_text="Latitude in decimal degrees, -90..90 (with lon).")
     lon = FiniteFloatField(required=False, min_value=-180, max_value=180,
                            help_text="Longitude in decimal degrees, -180..180 (with lat).")
-    q = serializers.CharField(required=False, max_length=100, min_length=1,
+    q = serializers.CharField(required=False, max_length=100, min_length=1, trim_whitespace=False,
                               help_text="Place name: city[,state][,country], at most 100 characters.")
-    zip = serializers.CharField(required=False, max_length=16,
+    zip = serializers.CharField(required=False, max_length=16, trim_whitespace=False,
                                 help_text="Postal code and ISO 3166 country code: code,country.")
     units = serializers.ChoiceField(choices=UNITS, default="metric", required=False,
                                     help_text="metric (°C, m/s, mm), imperial (°F, mph, inches) or standard (K, m/s, mm).")
-    lang = serializers.CharField(default="en", required=False, max_length=5,
+    lang = serializers.CharField(default="en", required=False, max_length=5, trim_whitespace=False,
                                  help_text="OpenWeather language code, e.g. en, de, pt_br, zh_cn.")
 
     def validate_q(self, value: str) -> str:
@@ -80,13 +84,14 @@ class WeatherQuerySerializer(serializers.Serializer):
         return value
 
     def validate_zip(self, value: str) -> str:
-        value = _clean_text(value)
-        if not _ZIP.match(value):
+        if not _ZIP.fullmatch(value):
             raise serializers.ValidationError("Use code,country, e.g. 94040,US.")
-        return value
+        return _clean_text(value)
 
     def validate_lang(self, value: str) -> str:
-        value = value.strip().lower().replace("-", "_")
+        if not _LANG_INPUT.fullmatch(value):
+            raise serializers.ValidationError("Use an OpenWeather language code such as en, de or pt_br.")
+        value = value.lower().replace("-", "_")
         if not _LANG.match(value):
             raise serializers.ValidationError("Use an OpenWeather language code such as en, de or pt_br.")
         return value
@@ -116,7 +121,7 @@ class ForecastQuerySerializer(WeatherQuerySerializer):
 
 
 class GeocodeQuerySerializer(serializers.Serializer):
-    q = serializers.CharField(max_length=100, min_length=1, help_text="city[,state][,country]")
+    q = serializers.CharField(max_length=100, min_length=1, trim_whitespace=False, help_text="city[,state][,country]")
     limit = serializers.IntegerField(default=5, required=False, min_value=1, max_value=5,
                                      help_text="At most this many places, 1..5.")
 

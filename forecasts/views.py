@@ -28,7 +28,7 @@ _LOCATION = [
     ),
 ]
 _LANG = OpenApiParameter(
-    "lang", type={"type": "string", "pattern": r"^[A-Za-z]{2}([_-][A-Za-z]{2})?$", "default": "en"},
+    "lang", type={"type": "string", "pattern": s.LANG_PATTERN, "default": "en"},
     location=_QUERY,
     description="OpenWeather language code for descriptions and place names, e.g. `en`, `de`, `fr`, "
                 "`pt_br`, `zh_cn` (case and `-`/`_` do not matter).",
