@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 
 from forecasts import serializers as s
@@ -39,6 +41,121 @@ _WEATHER_PARAMETERS = [s.WeatherQuerySerializer, *_LOCATION, _LANG]
 _FORECAST_PARAMETERS = [s.ForecastQuerySerializer, *_LOCATION, _LANG]
 
 
+# Response examples (London, metric), as the endpoints render them.
+_CURRENT_EXAMPLE: dict[str, Any] = {'source': {'provider': 'openweather',
+            'cached': True,
+            'stale': False,
+            'fetched_at': '2026-11-05T10:20:00Z',
+            'age_seconds': 212},
+ 'location': {'name': 'London', 'country': 'GB', 'lat': 51.51, 'lon': -0.13},
+ 'observed_at': '2026-11-05T10:20:00Z',
+ 'units': 'metric',
+ 'temperature': 16.66,
+ 'feels_like': 13.55,
+ 'temperature_min': 15.46,
+ 'temperature_max': 18.06,
+ 'humidity': 84,
+ 'pressure': 1000,
+ 'wind': {'speed': 7.77, 'direction': 216, 'gust': 12.73},
+ 'conditions': [{'code': 500, 'main': 'Rain', 'description': 'light rain', 'icon': '10d'}],
+ 'clouds': 53,
+ 'visibility': 7794,
+ 'precipitation': {'rain_1h': 2.37, 'snow_1h': None},
+ 'sunrise': '2026-11-05T07:02:11Z',
+ 'sunset': '2026-11-05T16:22:40Z',
+ 'timezone_offset': 0}
+_FORECAST_EXAMPLE: dict[str, Any] = {'source': {'provider': 'openweather',
+            'cached': True,
+            'stale': False,
+            'fetched_at': '2026-11-05T10:20:00Z',
+            'age_seconds': 95},
+ 'location': {'name': 'London', 'country': 'GB', 'lat': 51.51, 'lon': -0.13},
+ 'units': 'metric',
+ 'timezone_offset': 0,
+ 'sunrise': '2026-11-05T07:02:11Z',
+ 'sunset': '2026-11-05T16:22:40Z',
+ 'steps': [{'time': '2026-11-05T12:00:00Z',
+            'temperature': 17.54,
+            'feels_like': 15.01,
+            'temperature_min': 16.34,
+            'temperature_max': 18.94,
+            'humidity': 84,
+            'pressure': 1000,
+            'wind': {'speed': 6.34, 'direction': 219, 'gust': 10.44},
+            'conditions': [{'code': 500, 'main': 'Rain', 'description': 'light rain', 'icon': '10d'}],
+            'clouds': 53,
+            'visibility': 8279,
+            'precipitation_probability': 0.3,
+            'precipitation': {'rain_3h': 1.18, 'snow_3h': None}},
+           {'time': '2026-11-05T15:00:00Z',
+            'temperature': 16.67,
+            'feels_like': 13.2,
+            'temperature_min': 15.47,
+            'temperature_max': 18.07,
+            'humidity': 84,
+            'pressure': 1000,
+            'wind': {'speed': 8.67, 'direction': 222, 'gust': 14.17},
+            'conditions': [{'code': 802, 'main': 'Clouds', 'description': 'scattered clouds', 'icon': '03d'}],
+            'clouds': 53,
+            'visibility': 8214,
+            'precipitation_probability': 0,
+            'precipitation': {'rain_3h': None, 'snow_3h': None}}]}
+_GEOCODE_EXAMPLE: dict[str, Any] = {'source': {'provider': 'openweather',
+            'cached': True,
+            'stale': False,
+            'fetched_at': '2026-11-05T10:20:00Z',
+            'age_seconds': 3600},
+ 'results': [{'name': 'London',
+              'local_names': {'en': 'London',
+                              'de': 'London',
+                              'fr': 'Londres',
+                              'es': 'Londres',
+                              'ru': 'Лондон',
+                              'ja': 'ロンドン',
+                              'pt': 'Londres'},
+              'state': 'England',
+              'country': 'GB',
+              'lat': 51.5085,
+              'lon': -0.1257}]}
+_REVERSE_EXAMPLE: dict[str, Any] = {'source': {'provider': 'openweather',
+            'cached': False,
+            'stale': False,
+            'fetched_at': '2026-11-05T10:20:00Z',
+            'age_seconds': 0},
+ 'results': [{'name': 'London',
+              'local_names': {'en': 'London',
+                              'de': 'London',
+                              'fr': 'Londres',
+                              'es': 'Londres',
+                              'ru': 'Лондон',
+                              'ja': 'ロンドン',
+                              'pt': 'Londres'},
+              'state': 'England',
+              'country': 'GB',
+              'lat': 51.5085,
+              'lon': -0.1257}]}
+_AIR_EXAMPLE: dict[str, Any] = {'source': {'provider': 'openweather',
+            'cached': True,
+            'stale': False,
+            'fetched_at': '2026-11-05T10:20:00Z',
+            'age_seconds': 640},
+ 'location': {'lat': 51.51, 'lon': -0.13},
+ 'measurements': [{'time': '2026-11-05T10:00:00Z',
+                   'aqi': 2,
+                   'components': {'co': 630.0,
+                                  'no': 17.4,
+                                  'no2': 43.2,
+                                  'o3': 64.2,
+                                  'so2': 28.2,
+                                  'pm2_5': 10.2,
+                                  'pm10': 98.7,
+                                  'nh3': 8.4}}]}
+
+
+def _ok(serializer: type, description: str, example: dict[str, Any]) -> OpenApiResponse:
+    return OpenApiResponse(serializer, description=description, examples=[OpenApiExample("London", value=example)])
+
+
 def _respond(request: Request, answer: services.WeatherAnswer) -> HttpResponse:
     # The metering middleware records the cache outcome with the usage event.
     request._request.wx_cache = "stale" if answer.stale else ("hit" if answer.cached else "miss")  # type: ignore[attr-defined]
@@ -58,7 +175,7 @@ class CurrentWeatherView(ApiView):
                     "follow `units` (precipitation in inches with `imperial`; visibility always metres). "
                     "Fresh for 10 minutes; `source` says whether the answer came from our cache.",
         parameters=_WEATHER_PARAMETERS,
-        responses={200: s.CurrentWeatherSerializer, **PROVIDER_ERRORS, **LOCATION_ERRORS},
+        responses={200: _ok(s.CurrentWeatherSerializer, "The current weather.", _CURRENT_EXAMPLE), **PROVIDER_ERRORS, **LOCATION_ERRORS},
         tags=["weather"],
     )
     def get(self, request: Request) -> HttpResponse:
@@ -81,7 +198,7 @@ class ForecastView(ApiView):
                     "step has temperature, wind, clouds, visibility, the probability of precipitation "
                     "and the rain and snow of its three hours. Fresh for 30 minutes.",
         parameters=_FORECAST_PARAMETERS,
-        responses={200: s.ForecastSerializer, **PROVIDER_ERRORS, **LOCATION_ERRORS},
+        responses={200: _ok(s.ForecastSerializer, "The forecast steps.", _FORECAST_EXAMPLE), **PROVIDER_ERRORS, **LOCATION_ERRORS},
         tags=["weather"],
     )
     def get(self, request: Request) -> HttpResponse:
@@ -105,7 +222,7 @@ class GeocodeView(ApiView):
                     "and names in other languages. An unknown name gives an empty `results` list (not a "
                     "404). Fresh for a day.",
         parameters=[s.GeocodeQuerySerializer, _Q],
-        responses={200: s.GeocodeSerializer, **PROVIDER_ERRORS},
+        responses={200: _ok(s.GeocodeSerializer, "Matching places, best first (possibly none).", _GEOCODE_EXAMPLE), **PROVIDER_ERRORS},
         tags=["geocoding"],
     )
     def get(self, request: Request) -> HttpResponse:
@@ -125,7 +242,7 @@ class ReverseGeocodeView(ApiView):
         description="Named places near `lat`/`lon`, nearest first. Over the open sea the `results` list "
                     "is empty. Fresh for a day.",
         parameters=[s.ReverseGeocodeQuerySerializer],
-        responses={200: s.GeocodeSerializer, **PROVIDER_ERRORS},
+        responses={200: _ok(s.GeocodeSerializer, "Places near the coordinates (possibly none).", _REVERSE_EXAMPLE), **PROVIDER_ERRORS},
         tags=["geocoding"],
     )
     def get(self, request: Request) -> HttpResponse:
@@ -145,7 +262,7 @@ class AirQualityView(ApiView):
         description="Air quality index (1 good .. 5 very poor) and pollutant concentrations in μg/m³ "
                     "(CO, NO, NO₂, O₃, SO₂, PM2.5, PM10, NH₃) at `lat`/`lon`. Fresh for 30 minutes.",
         parameters=[s.LatLonSerializer],
-        responses={200: s.AirQualitySerializer, **PROVIDER_ERRORS},
+        responses={200: _ok(s.AirQualitySerializer, "The current air quality.", _AIR_EXAMPLE), **PROVIDER_ERRORS},
         tags=["air quality"],
     )
     def get(self, request: Request) -> HttpResponse:

@@ -199,3 +199,29 @@ def test_schema_endpoint_is_public_even_with_a_bad_key(client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.oai.openapi")
     assert yaml.safe_load(response.content)["info"]["title"] == "Weather API"
+
+
+@pytest.mark.parametrize("path", ["/v1/weather/current", "/v1/weather/forecast", "/v1/geocode",
+                                  "/v1/geocode/reverse", "/v1/air-quality", "/v1/account"])
+def test_success_examples_match_their_schema(schema, path):
+    import jsonschema
+
+    content = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+    assert content.get("examples"), path
+    # OpenAPI 3.0 `nullable` is not JSON Schema: turn it into a type union for the check.
+    def convert(node):
+        if isinstance(node, dict):
+            node = {k: convert(v) for k, v in node.items()}
+            if node.pop("nullable", False) and "type" in node:
+                node["type"] = [node["type"], "null"]
+            if "$ref" in node:
+                node["$ref"] = node["$ref"].replace("#/components/schemas/", "#/$defs/")
+            return node
+        if isinstance(node, list):
+            return [convert(v) for v in node]
+        return node
+
+    defs = convert(schema["components"]["schemas"])
+    root = {**convert(content["schema"]), "$defs": defs}
+    for example in content["examples"].values():
+        jsonschema.validate(example["value"], root)
