@@ -15,12 +15,11 @@ from weatherapi.schema import LOCATION_DESCRIPTION, LOCATION_PARAMETER_SCHEMA, P
 
 # --- OpenAPI annotations (documentation only; validation is in the query serializers) ---
 
-_QUERY = OpenApiParameter.QUERY
 # lat, lon, q and zip are one exploded `location` parameter: exactly one form is allowed.
-_LOCATION = [
-    *(OpenApiParameter(name, location=_QUERY, exclude=True) for name in ("lat", "lon", "q", "zip")),
+_LOCATION: list[Any] = [
+    *(OpenApiParameter(name, location="query", exclude=True) for name in ("lat", "lon", "q", "zip")),
     OpenApiParameter(
-        "location", type=LOCATION_PARAMETER_SCHEMA, location=_QUERY, required=True, style="form",
+        "location", type=LOCATION_PARAMETER_SCHEMA, location="query", required=True, style="form",
         explode=True, description=LOCATION_DESCRIPTION,
         examples=[
             OpenApiExample("Coordinates", value={"lat": 51.5085, "lon": -0.1257}),
@@ -31,14 +30,14 @@ _LOCATION = [
 ]
 _LANG = OpenApiParameter(
     "lang", type={"type": "string", "pattern": s.LANG_PATTERN, "default": "en"},
-    location=_QUERY,
+    location="query",
     description="OpenWeather language code for descriptions and place names, e.g. `en`, `de`, `fr`, "
                 "`pt_br`, `zh_cn` (case and `-`/`_` do not matter).",
     examples=[OpenApiExample("English", value="en"), OpenApiExample("Brazilian Portuguese", value="pt_br")],
 )
-_Q = OpenApiParameter("q", type=PLACE_NAME, location=_QUERY, required=True, description=PLACE_NAME["description"])
-_WEATHER_PARAMETERS = [s.WeatherQuerySerializer, *_LOCATION, _LANG]
-_FORECAST_PARAMETERS = [s.ForecastQuerySerializer, *_LOCATION, _LANG]
+_Q = OpenApiParameter("q", type=PLACE_NAME, location="query", required=True, description=PLACE_NAME["description"])
+_WEATHER_PARAMETERS: list[Any] = [s.WeatherQuerySerializer, *_LOCATION, _LANG]
+_FORECAST_PARAMETERS: list[Any] = [s.ForecastQuerySerializer, *_LOCATION, _LANG]
 
 
 # Response examples (London, metric), as the endpoints render them.

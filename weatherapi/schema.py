@@ -175,15 +175,15 @@ def postprocess_schema(result: dict[str, Any], generator: Any, request: Any, pub
 # whose value is one of three objects. Clients send the same query string either way.
 
 
-LATITUDE = {
+LATITUDE: dict[str, Any] = {
     "type": "number", "format": "double", "minimum": -90, "maximum": 90,
     "description": "Latitude in decimal degrees, -90..90.", "example": 51.5085,
 }
-LONGITUDE = {
+LONGITUDE: dict[str, Any] = {
     "type": "number", "format": "double", "minimum": -180, "maximum": 180,
     "description": "Longitude in decimal degrees, -180..180.", "example": -0.1257,
 }
-PLACE_NAME = {
+PLACE_NAME: dict[str, Any] = {
     "type": "string", "minLength": 1, "maxLength": 100, "pattern": PLACE_NAME_PATTERN,
     "description": (
         "Place name: `city[,state][,country]` (state: US only; country: ISO 3166 alpha-2), at most "
