@@ -16,9 +16,14 @@ from tests.fakes.openweather import FakeOpenWeather
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
+    # Account ids repeat between tests, so per-process throttle counters must not leak.
+    from billing.throttles import memory_limiter
+
     cache.clear()
+    memory_limiter.clear()
     yield
     cache.clear()
+    memory_limiter.clear()
 
 
 @pytest.fixture
