@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 
 from billing.models import Plan
+from billing.plans import STANDARD_PLANS
 from billing.redis_conn import redis_reset
 from billing.services import plan_upsert, subscription_change
 from billing.throttles import memory_limiter
@@ -21,6 +22,19 @@ def _clean_limiter() -> Iterator[None]:
     yield
     memory_limiter.clear()
     redis_reset()
+
+
+@pytest.fixture(autouse=True)
+def _standard_plans(request) -> None:
+    """The standard plans come from a data migration; a transactional test anywhere before
+    (ours or another app's) flushes them. Put them back for every database test."""
+    if request.node.get_closest_marker("django_db") is None and not (
+        {"db", "transactional_db"} & set(request.fixturenames)
+    ):
+        return
+    request.getfixturevalue("_django_db_helper")
+    for spec in STANDARD_PLANS:
+        Plan.objects.get_or_create(code=spec["code"], defaults={k: v for k, v in spec.items() if k != "code"})
 
 
 @pytest.fixture

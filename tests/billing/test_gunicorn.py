@@ -18,7 +18,7 @@ from tests.billing.conftest import make_plan, subscribe
 from tests.factories import AccountFactory, api_key_for
 from tests.support.servers import GunicornServer, current_database_url
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def _env(upstream=None) -> dict[str, str]:

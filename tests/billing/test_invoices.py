@@ -118,7 +118,7 @@ def test_issued_invoices_never_change():
         invoice.save()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_concurrent_closes_issue_each_invoice_once():
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serializes writers; the race needs PostgreSQL")
