@@ -24,10 +24,17 @@ class Command(BaseCommand):
             # Without Redis, events are written straight to the database at the request.
             self.stderr.write("REDIS_URL is not set: usage goes straight to the database, nothing to do.")
             return
-        from django_redis import get_redis_connection
+        import redis
 
+        # The worker's own client, not django-redis's pool: its blocking XREADGROUP waits up
+        # to 2 s, and the request path's 0.25 s socket timeout (CACHES) would end every quiet
+        # wait in TimeoutError: a warning each time and a back-off of up to 10 s before the
+        # next events move (found by scripts/drills.py).
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=10, health_check_interval=30
+        )
         worker = UsageWorker(
-            client=get_redis_connection("default"), consumer=options["consumer"], batch=options["batch"],
+            client=client, consumer=options["consumer"], batch=options["batch"],
             reclaim_idle_ms=options["reclaim_idle_ms"],
         )
         if options["once"]:
