@@ -167,7 +167,7 @@ class ThrowawayPostgres:
 
     def start(self) -> None:
         options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                   "-c full_page_writes=off -c max_connections=200")
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
                   "-l", str(self.dir / "postgres.log"), "-w", "-t", "30", "start")
         self.running = True
