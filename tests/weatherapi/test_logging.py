@@ -217,6 +217,8 @@ def test_gunicorn_and_app_lines_are_json_and_free_of_secrets(tmp_path, upstream)
     if django_settings.REDIS_URL:
         env["REDIS_URL"] = django_settings.REDIS_URL
         env["CACHE_KEY_PREFIX"] = f"logtest{id(env)}"
+        # Its own usage stream: the usage-worker tests count the shared one.
+        env["USAGE_STREAM_KEY"] = f"wx:test-logging:{id(env)}"
     log_path = tmp_path / "gunicorn.log"
     ids = []
     with GunicornServer(env, workers=2, log_path=log_path) as server:
@@ -234,6 +236,10 @@ def test_gunicorn_and_app_lines_are_json_and_free_of_secrets(tmp_path, upstream)
                 headers={**headers, "X-Request-ID": rid}, timeout=10,
             )
             assert r.status_code in (200, 401)
+    if "USAGE_STREAM_KEY" in env:
+        import redis
+
+        redis.Redis.from_url(django_settings.REDIS_URL).delete(env["USAGE_STREAM_KEY"])
     text = log_path.read_text()
     assert key not in text
     assert "zzTopSecretBearerToken0123456789" not in text

@@ -284,6 +284,8 @@ def test_one_scrape_sums_every_gunicorn_worker(tmp_path):
     if django_settings.REDIS_URL:
         env["REDIS_URL"] = django_settings.REDIS_URL
         env["CACHE_KEY_PREFIX"] = f"metrics{os.getpid()}"
+        # Its own usage stream: the usage-worker tests count the shared one.
+        env["USAGE_STREAM_KEY"] = f"wx:test-metrics:{os.getpid()}"
     n_health, n_api = 120, 12
     counter = "django_http_requests_total_by_view_transport_method_total"
     with GunicornServer(env, workers=3, threads=4, log_path=tmp_path / "gunicorn.log") as server:
@@ -334,5 +336,9 @@ def test_one_scrape_sums_every_gunicorn_worker(tmp_path):
                 time.sleep(0.1)
         after = requests.get(server.url + "/metrics", headers=headers, timeout=10).text
         assert _sum(after, counter, view="healthz") >= health_total + answers[200]
+    if "USAGE_STREAM_KEY" in env:
+        import redis
+
+        redis.Redis.from_url(django_settings.REDIS_URL).delete(env["USAGE_STREAM_KEY"])
     log = (tmp_path / "gunicorn.log").read_text()
     assert "Traceback" not in log, log[-3000:]
