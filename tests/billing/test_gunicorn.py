@@ -3,28 +3,45 @@ count after the usage worker equals the 2xx product answers exactly."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
 from django.conf import settings
-from django.core.management import call_command
 from django.db.models import Sum
 
 from billing.models import UsageDaily, UsageEvent
 from tests.billing.conftest import make_plan, subscribe
 from tests.factories import AccountFactory, api_key_for
-from tests.support.servers import GunicornServer, current_database_url
+from tests.support.servers import ROOT, GunicornServer, current_database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def _env(upstream=None) -> dict[str, str]:
+# A Redis database of its own: other test runs on this machine flush database 0 (the
+# suite's cache fixture), which would reset counters and drop stream entries mid-test.
+ISOLATED_REDIS_DB = 13
+
+
+def _isolated_redis_url() -> str:
+    parts = urlsplit(settings.REDIS_URL)
+    return urlunsplit(parts._replace(path=f"/{ISOLATED_REDIS_DB}"))
+
+
+def _env(upstream=None, *, flush: bool = True) -> dict[str, str]:
     env = {"DATABASE_URL": current_database_url(), "METRICS_TOKEN": "", "AXES_ENABLED": "0"}
     if settings.REDIS_URL:
-        env["REDIS_URL"] = settings.REDIS_URL
+        env["REDIS_URL"] = _isolated_redis_url()
+        if flush:
+            import redis
+
+            redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     else:
         env["REDIS_URL"] = ""
     if upstream is not None:
@@ -88,7 +105,9 @@ def test_billable_count_equals_2xx_weather_answers(upstream):
     )
     assert billable_answers == 18, results
     if settings.REDIS_URL:
-        call_command("usage_worker", "--once")
+        # The worker as its own process, on the servers' Redis database.
+        subprocess.run([sys.executable, "manage.py", "usage_worker", "--once"], cwd=ROOT, check=True,
+                       env={**os.environ, **_env(flush=False)}, timeout=60)
     rollups = UsageDaily.objects.filter(account=account).aggregate(b=Sum("billable"), r=Sum("requests"))
     assert rollups["b"] == billable_answers
     # Every request that resolved a principal is one event (the 404 route has no view to
