@@ -134,6 +134,20 @@ def load_python(url: str, key: str, duration: float, connections: int) -> dict[s
 
 # --- Main -----------------------------------------------------------------------------
 
+def worker_cpu_seconds(master: int) -> float:
+    """User + system CPU of gunicorn's workers: less sensitive to a busy machine than req/s."""
+    children = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def django_requests_counted(base: str) -> int:
     text = requests.get(base + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10).text
     total = 0.0
@@ -209,7 +223,10 @@ def main() -> None:
                     warm = requests.get(url, headers={"X-API-Key": key}, timeout=10)
                     assert warm.status_code == 200, (warm.status_code, warm.text[:300])
                     load(url, key, 2.0, args.connections)  # warm every worker, thread and connection
+                    cpu_before = worker_cpu_seconds(server.proc.pid)  # type: ignore[union-attr]
                     result = load(url, key, args.duration, args.connections)
+                    cpu = worker_cpu_seconds(server.proc.pid) - cpu_before  # type: ignore[union-attr]
+                    result["cpu_ms"] = 1000 * cpu / max(1, result["requests"])
                     counted = django_requests_counted(server.url)
                 finally:
                     server.stop()
@@ -227,10 +244,10 @@ def main() -> None:
           f"{args.duration:g} s a run after 2 s warm-up; gunicorn {workers} x {threads} gthread; "
           f"LOG_LEVEL={args.log_level}; GET {URL_PATH} (cache hit, live key, metered)\n")
     print(f"{'metrics':8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'errors':>7} "
-          f"{'django-prometheus requests counted':>36}")
+          f"{'worker CPU ms/req':>18} {'django-prometheus requests counted':>36}")
     for name, r, counted in results:
         print(f"{name:8} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {int(r['requests']):9d} "
-              f"{int(r['errors']):7d} {counted:36d}")
+              f"{int(r['errors']):7d} {r['cpu_ms']:18.2f} {counted:36d}")
     on = [r["rps"] for n, r, _ in results if n == "ON"]
     off = [r["rps"] for n, r, _ in results if n == "OFF"]
     on_p50 = statistics.median(r["p50"] for n, r, _ in results if n == "ON")
@@ -238,6 +255,10 @@ def main() -> None:
     ratio = statistics.median(on) / statistics.median(off)
     print(f"\nmedian req/s ON/OFF = {ratio:.3f} (metrics ON: {100 * (ratio - 1):+.1f}% req/s, "
           f"{on_p50 - off_p50:+.2f} ms median p50)")
+    cpu_on = statistics.median(r["cpu_ms"] for n, r, _ in results if n == "ON")
+    cpu_off = statistics.median(r["cpu_ms"] for n, r, _ in results if n == "OFF")
+    print(f"median worker CPU per request: ON {cpu_on:.2f} ms, OFF {cpu_off:.2f} ms "
+          f"({cpu_on - cpu_off:+.2f} ms, {100 * (cpu_on / cpu_off - 1):+.1f}%)")
     shutil.rmtree(workdir, ignore_errors=True)
 
 
