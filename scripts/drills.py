@@ -786,7 +786,7 @@ def drill_both_down(ctx: Context) -> Result:
         load.stop()
 
         def allowed(a: Answer) -> bool:
-            window = a.phase == "both-down" or (a.phase == "postgres-back" and a.started < pg_back + 1.0)
+            window = "both-down" in (a.phase, a.phase_end) or (a.phase == "postgres-back" and a.started < pg_back + 1.0)
             return window and a.status == 503 and a.code == "service_unavailable"
 
         tally(result, load.answers, stack, allowed_503=allowed)
