@@ -21,6 +21,7 @@ from oauth2_provider.models import (
 
 from accounts import services
 from accounts.models import Account, ApiKey, AuditEvent, OAuthClient, User
+from billing.admin import change_plan_action
 
 # django-oauth-toolkit's own admin pages show plain access tokens and let an operator type
 # a client secret or switch a client to another grant type, bypassing the services. Clients
@@ -133,8 +134,7 @@ class AccountAdmin(admin.ModelAdmin):
     actions = [
         suspend_accounts,
         reactivate_accounts,
-        # BILLING: change_plan_action is wired here by the billing engineer
-        # (from billing.admin import change_plan_action; append it to this list).
+        change_plan_action,
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -62,17 +62,28 @@ class AccountSerializer(serializers.Serializer):
 
 
 class UsageQuerySerializer(serializers.Serializer):
-    start = serializers.DateField(required=False, help_text="ISO date (UTC); default 29 days before end.")
+    start = serializers.DateField(
+        required=False,
+        help_text="ISO date (UTC), inclusive; default 29 days before end. At most 365 days before end: "
+        "an earlier start is moved up (the answer's start says where the series begins). "
+        "A start after end gives an empty series.",
+    )
     end = serializers.DateField(required=False, help_text="ISO date (UTC), inclusive; default today.")
 
     def validate(self, attrs: dict) -> dict:
+        # Every pair of valid dates is a valid request (OpenAPI cannot say "start <= end", and
+        # a client paging through history should not have to know the cap): the span is capped
+        # at MAX_USAGE_SPAN_DAYS ending at end, and start after end is an empty range.
         end = attrs.get("end") or timezone.now().date()
-        start = attrs.get("start") or end - timedelta(days=DEFAULT_USAGE_DAYS - 1)
-        if start > end:
-            raise serializers.ValidationError({"start": ["Must not be after end."]})
-        if (end - start).days + 1 > MAX_USAGE_SPAN_DAYS:
-            raise serializers.ValidationError({"end": [f"The span may be at most {MAX_USAGE_SPAN_DAYS} days."]})
-        return {"start": start, "end": end}
+        start = attrs.get("start") or _days_before(end, DEFAULT_USAGE_DAYS - 1)
+        return {"start": max(start, _days_before(end, MAX_USAGE_SPAN_DAYS - 1)), "end": end}
+
+
+def _days_before(day: date, days: int) -> date:
+    try:
+        return day - timedelta(days=days)
+    except OverflowError:  # before 0001-01-01
+        return date.min
 
 
 class UsageDaySerializer(serializers.Serializer):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Account
 from billing import serializers as s
 from billing.selectors import account_period, invoice_list_for_account, usage_daily_series
-from weatherapi.api import COMMON_ERRORS, ApiView
+from weatherapi.api import ACCOUNT_ERRORS, COMMON_ERRORS, ApiView
 from weatherapi.errors import NotFound
 
 _ACCOUNT_EXAMPLE = OpenApiExample(
@@ -47,7 +47,7 @@ class AccountView(ApiView):
         summary="Your account",
         description="Plan and limits, quota used and remaining this calendar month (UTC), billable "
                     "requests so far and the upcoming invoice.",
-        responses={200: s.AccountSerializer, **COMMON_ERRORS},
+        responses={200: OpenApiResponse(s.AccountSerializer, description="The account and its running period."), **ACCOUNT_ERRORS},
         examples=[_ACCOUNT_EXAMPLE],
         tags=["account"],
     )
@@ -82,9 +82,9 @@ class AccountUsageView(ApiView):
         operation_id="account_usage",
         summary="Daily usage",
         description="Requests, billable requests and errors per day (UTC) from start to end inclusive "
-                    "(default: the last 30 days; at most 366 days).",
+                    "(default: the last 30 days; at most the last 366 days up to end).",
         parameters=[s.UsageQuerySerializer],
-        responses={200: s.AccountUsageSerializer, **COMMON_ERRORS},
+        responses={200: OpenApiResponse(s.AccountUsageSerializer, description="The daily series and its totals."), **COMMON_ERRORS},
         tags=["account"],
     )
     def get(self, request: Request) -> Response:
@@ -108,7 +108,7 @@ class AccountInvoicesView(ApiView):
         operation_id="account_invoices",
         summary="Invoices",
         description="Issued invoices with their lines, newest first. Issued invoices never change.",
-        responses={200: s.InvoiceListSerializer, **COMMON_ERRORS},
+        responses={200: OpenApiResponse(s.InvoiceListSerializer, description="The issued invoices, newest first."), **ACCOUNT_ERRORS},
         tags=["account"],
     )
     def get(self, request: Request) -> Response:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.credentials import credentials_invalidate_account
 from accounts.models import Account, AuditEvent, User
 from billing.models import Plan, Subscription
+from billing.plans import DEFAULT_PLAN_CODE
 from weatherapi.errors import InvalidParameter
 
 
@@ -43,6 +44,9 @@ def plan_upsert(
     if not created:
         # Resolved credentials carry the plan's limits; make every subscriber re-read them.
         account_ids = set(plan.subscriptions.values_list("account_id", flat=True))
+        if plan.code == DEFAULT_PLAN_CODE:
+            # Accounts with no subscription at all are on the default plan too.
+            account_ids |= set(Account.objects.filter(subscriptions__isnull=True).values_list("id", flat=True))
         for account_id in account_ids:
             transaction.on_commit(lambda a=account_id: credentials_invalidate_account(account_id=a))
     return plan, created

@@ -77,7 +77,8 @@ HOSTILE = [
     "/v1/geocode/reverse?lat=1&lon=1&limit=1e9",
     "/v1/air-quality?lat=%20&lon=1",
     "/v1/account/usage?start=2026-13-45&end=yesterday",
-    "/v1/account/usage?start=0001-01-01&end=9999-12-31",
+    "/v1/account/usage?start=2026-02-30",
+    "/v1/account/usage?end=99999-01-01",
 ]
 
 
