@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -134,7 +135,7 @@ def change_plan_action(modeladmin: admin.ModelAdmin, request: HttpRequest, query
         "title": "Change plan",
         "form": form,
         "accounts": queryset,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "opts": modeladmin.model._meta,
     }
     return TemplateResponse(request, "billing/admin/change_plan.html", context)

@@ -90,13 +90,13 @@ class UsageDaySerializer(serializers.Serializer):
     date = serializers.DateField(source="day")
     requests = serializers.IntegerField()
     billable = serializers.IntegerField()
-    errors = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]  # shadows Serializer.errors in the stubs only
 
 
 class UsageTotalsSerializer(serializers.Serializer):
     requests = serializers.IntegerField()
     billable = serializers.IntegerField()
-    errors = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]  # shadows Serializer.errors in the stubs only
 
 
 class AccountUsageSerializer(serializers.Serializer):

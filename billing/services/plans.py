@@ -47,9 +47,14 @@ def plan_upsert(
         if plan.code == DEFAULT_PLAN_CODE:
             # Accounts with no subscription at all are on the default plan too.
             account_ids |= set(Account.objects.filter(subscriptions__isnull=True).values_list("id", flat=True))
-        for account_id in account_ids:
-            transaction.on_commit(lambda a=account_id: credentials_invalidate_account(account_id=a))
+        ids = sorted(account_ids)
+        transaction.on_commit(lambda: _invalidate_all(ids))
     return plan, created
+
+
+def _invalidate_all(account_ids: list[int]) -> None:
+    for account_id in account_ids:
+        credentials_invalidate_account(account_id=account_id)
 
 
 @transaction.atomic

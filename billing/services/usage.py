@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -117,16 +118,15 @@ _EVENT_FIELDS = [
 def _insert_events(records: Sequence[UsageRecord]) -> set[uuid.UUID]:
     """Insert, skipping ids already stored; returns the ids this statement inserted."""
     meta = UsageEvent._meta
-    fields = [meta.get_field(name) for name in _EVENT_FIELDS]
+    fields: list[Any] = [meta.get_field(name) for name in _EVENT_FIELDS]
     table = connection.ops.quote_name(meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    pk = meta.pk
-    assert pk is not None  # noqa: S101
+    pk: Any = meta.pk
     inserted: set[uuid.UUID] = set()
     with connection.cursor() as cursor:
         for start in range(0, len(records), _CHUNK):
             chunk = records[start : start + _CHUNK]
-            params: list[object] = []
+            params: list[Any] = []
             for r in chunk:
                 values = [r.id, r.account_id, r.credential_type, r.credential_id, r.endpoint, r.mode,
                           r.status, r.billable, r.cache or "", r.latency_ms, r.occurred_at, r.request_id]
@@ -134,7 +134,7 @@ def _insert_events(records: Sequence[UsageRecord]) -> set[uuid.UUID]:
                 params += [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
             row = "(" + ", ".join(["%s"] * len(fields)) + ")"
             sql = (
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(chunk))} "  # noqa: S608 - names from the model
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(chunk))} "  # noqa: S608 - identifiers from the model # nosec B608
                 f"ON CONFLICT ({connection.ops.quote_name(pk.column)}) DO NOTHING RETURNING {connection.ops.quote_name(pk.column)}"
             )
             cursor.execute(sql, params)
@@ -163,13 +163,13 @@ def _rollup_add(records: Sequence[UsageRecord]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(items), _CHUNK):
             chunk = items[start : start + _CHUNK]
-            params: list[object] = []
+            params: list[Any] = []
             for (day, account_id, ctype, cid, endpoint, mode), (n, billable, errors) in chunk:
                 params += [day_field.get_db_prep_save(day, connection), account_id, ctype, cid, endpoint,
                            mode, n, billable, errors]
             values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
             sql = (
-                f"INSERT INTO {table} (day, account_id, credential_type, credential_id, endpoint, mode, "  # noqa: S608
+                f"INSERT INTO {table} (day, account_id, credential_type, credential_id, endpoint, mode, "  # noqa: S608 # nosec B608
                 f"requests, billable, errors) VALUES {values} "
                 "ON CONFLICT (day, account_id, credential_type, credential_id, endpoint, mode) DO UPDATE SET "
                 f"requests = {table}.requests + excluded.requests, "

@@ -123,7 +123,7 @@ class OpenWeatherClient:
                     logger.warning("upstream %s failed after %d attempts: %s", endpoint, attempt + 1, e.outcome)
                     raise UpstreamUnavailable(retry_after=5) from e.error
                 # Full jitter: spreads the retries of many workers hitting one outage.
-                time.sleep(random.uniform(0, self.backoff_base * (2**attempt)))  # noqa: S311
+                time.sleep(random.uniform(0, self.backoff_base * (2**attempt)))  # noqa: S311 # nosec B311
                 attempt += 1
 
     def _get_once(self, path: str, params: dict[str, Any], endpoint: str) -> Any:
