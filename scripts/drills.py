@@ -631,7 +631,7 @@ def drill_upstream(ctx: Context) -> Result:
 
         # A breaker re-opened by a trial call that failed just before recovery (a slow one ends
         # a read timeout later) stays open for ``reset`` seconds more.
-        grace = reset + 1.0 + 0.5
+        grace = reset + 1.0 + 1.0
 
         def allowed(a: Answer) -> bool:
             # §11: no stale copy (a cold key) while the upstream fails or the breaker is still open.
@@ -776,8 +776,8 @@ def drill_both_down(ctx: Context) -> Result:
         readyz_down = stack.readyz()
         ctx.sleep(2)
         load.phase = "postgres-back"
-        pg_back = time.monotonic()
         ctx.pg.start()
+        pg_back = time.monotonic()  # pg_ctl start -w: accepting connections from here
         ctx.sleep(3)
         readyz_pg = stack.readyz()
         load.phase = "redis-back"
@@ -786,7 +786,7 @@ def drill_both_down(ctx: Context) -> Result:
         load.stop()
 
         def allowed(a: Answer) -> bool:
-            window = "both-down" in (a.phase, a.phase_end) or (a.phase == "postgres-back" and a.started < pg_back + 1.0)
+            window = "both-down" in (a.phase, a.phase_end) or (a.phase == "postgres-back" and a.started < pg_back + 0.5)
             return window and a.status == 503 and a.code == "service_unavailable"
 
         tally(result, load.answers, stack, allowed_503=allowed)
