@@ -133,6 +133,7 @@ def main() -> None:
     db_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/weatherapi_bench")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
     ensure_database(db_url)
+    load_before = os.getloadavg()
     workdir = Path(tempfile.mkdtemp(prefix="wxbench-"))
     metrics_dir = workdir / "prom"
     metrics_dir.mkdir()
@@ -166,7 +167,8 @@ def main() -> None:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     server = GunicornServer({k: v for k, v in env.items()},
                             workers=int(os.environ.get("GUNICORN_WORKERS", "2")),
-                            threads=int(os.environ.get("GUNICORN_THREADS", "8")),
+                            # The defaults of gunicorn.conf.py: the configuration that ships.
+                            threads=int(os.environ.get("GUNICORN_THREADS", "32")),
                             worker_class=os.environ.get("GUNICORN_WORKER_CLASS", "gthread"),
                             log_path=workdir / "gunicorn.log")
     results: dict[str, dict[str, float]] = {}
@@ -229,7 +231,10 @@ def main() -> None:
             except ProcessLookupError:
                 pass
 
-    print(f"\nmachine: {os.cpu_count()} cores; wrk -t2 -c{args.connections} -d{args.duration}s; "
+    load = os.getloadavg()
+    mem_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    print(f"\nmachine: {os.cpu_count()} cores, {mem_mb} MB; load average before {load_before[0]:.2f}, "
+          f"after {load[0]:.2f} (1 min); wrk -t2 -c{args.connections} -d{args.duration}s; "
           f"gunicorn {server.env['GUNICORN_WORKERS']} workers x {server.env['GUNICORN_THREADS']} threads "
           f"({server.env['GUNICORN_WORKER_CLASS']})\n")
     print(f"{'scenario':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'non-2xx':>8} {'sock err':>8}")
