@@ -66,6 +66,23 @@ def _block(data: dict[str, Any], name: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _readings(main: dict[str, Any]) -> dict[str, Any]:
+    """The ``main`` block, shared by current weather and each forecast step."""
+    return {
+        "temperature": _num(main.get("temp")),
+        "feels_like": _num(main.get("feels_like")),
+        "temperature_min": _num(main.get("temp_min")),
+        "temperature_max": _num(main.get("temp_max")),
+        "humidity": _num(main.get("humidity")),
+        "pressure": _num(main.get("pressure")),
+    }
+
+
+def _location(name: Any, country: Any, coord: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name or None, "country": country or None,
+            "lat": _num(coord.get("lat")), "lon": _num(coord.get("lon"))}
+
+
 def current_weather(data: Any, units: str) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("main"), dict):
         raise UpstreamUnavailable("The weather provider sent an unexpected answer.")
@@ -74,20 +91,10 @@ def current_weather(data: Any, units: str) -> dict[str, Any]:
     sys = _block(data, "sys")
     rain, snow = _block(data, "rain"), _block(data, "snow")
     return {
-        "location": {
-            "name": data.get("name") or None,
-            "country": sys.get("country") or None,
-            "lat": _num(coord.get("lat")),
-            "lon": _num(coord.get("lon")),
-        },
+        "location": _location(data.get("name"), sys.get("country"), coord),
         "observed_at": iso_utc(data.get("dt")),
         "units": units,
-        "temperature": _num(main.get("temp")),
-        "feels_like": _num(main.get("feels_like")),
-        "temperature_min": _num(main.get("temp_min")),
-        "temperature_max": _num(main.get("temp_max")),
-        "humidity": _num(main.get("humidity")),
-        "pressure": _num(main.get("pressure")),
+        **_readings(main),
         "wind": _wind(data.get("wind")),
         "conditions": _conditions(data.get("weather")),
         "clouds": _num(_block(data, "clouds").get("all")),
@@ -116,12 +123,7 @@ def forecast(data: Any, units: str) -> dict[str, Any]:
         steps.append(
             {
                 "time": iso_utc(item.get("dt")),
-                "temperature": _num(main.get("temp")),
-                "feels_like": _num(main.get("feels_like")),
-                "temperature_min": _num(main.get("temp_min")),
-                "temperature_max": _num(main.get("temp_max")),
-                "humidity": _num(main.get("humidity")),
-                "pressure": _num(main.get("pressure")),
+                **_readings(main),
                 "wind": _wind(item.get("wind")),
                 "conditions": _conditions(item.get("weather")),
                 "clouds": _num(_block(item, "clouds").get("all")),
@@ -134,12 +136,7 @@ def forecast(data: Any, units: str) -> dict[str, Any]:
             }
         )
     return {
-        "location": {
-            "name": city.get("name") or None,
-            "country": city.get("country") or None,
-            "lat": _num(coord.get("lat")),
-            "lon": _num(coord.get("lon")),
-        },
+        "location": _location(city.get("name"), city.get("country"), coord),
         "units": units,
         "timezone_offset": _num(city.get("timezone")),
         "sunrise": iso_utc(city.get("sunrise")),
