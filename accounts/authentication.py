@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from accounts.credentials import Principal, resolve_api_key, resolve_bearer_token
+from accounts.credentials import Principal, Stamp, resolve_local
 
 
 class PrincipalUser:
@@ -26,10 +26,20 @@ class PrincipalUser:
         return f"account:{self.principal.account_id}"
 
 
-def _attach(request: Request, principal: Principal) -> tuple[PrincipalUser, Principal]:
+def _attach(
+    request: Request, principal: Principal, stamp: Stamp | None = None, kind: str = "", secret: str = ""
+) -> tuple[PrincipalUser, Principal]:
     # The metering middleware and the access log read the principal off the Django request.
     request._request.wx_principal = principal  # type: ignore[attr-defined]
+    # The throttle validates an in-process copy (stamp) and re-resolves it when stale.
+    request._request.wx_credential = (stamp, kind, secret) if stamp is not None else None  # type: ignore[attr-defined]
     return PrincipalUser(principal), principal
+
+
+def reattach(request: Request, principal: Principal, stamp: Stamp | None, kind: str, secret: str) -> None:
+    """The throttle re-resolved the credential: the request carries the fresh principal."""
+    user, auth = _attach(request, principal, stamp, kind, secret)
+    request.user, request.auth = user, auth
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -39,7 +49,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw = request.META.get(self.header)
         if raw is None:
             return None
-        return _attach(request, resolve_api_key(raw))
+        principal, stamp = resolve_local("api_key", raw)
+        return _attach(request, principal, stamp, "api_key", raw)
 
     def authenticate_header(self, request: Request) -> str:
         return 'ApiKey header="X-API-Key"'
@@ -53,7 +64,8 @@ class BearerTokenAuthentication(BaseAuthentication):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer":
             return None
-        return _attach(request, resolve_bearer_token(token))
+        principal, stamp = resolve_local("oauth", token)
+        return _attach(request, principal, stamp, "oauth", token)
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'

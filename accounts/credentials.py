@@ -4,6 +4,16 @@ A resolved credential is cached under its SHA-256 digest, so a warm request cost
 database query, and keeps working while PostgreSQL is down. Revocation, suspension and
 plan changes delete the affected entries (``credentials_invalidate_*``), so they take
 effect at once; expiry is checked against the cached ``expires_at`` on every call.
+
+With Redis, the authentication classes also keep a short in-process copy of a resolved
+credential (``resolve_local``), so a warm request makes no credential round trip at all.
+The copy is stamped with the credential's *version token* (``wx:cv:<cache key>``, a random
+value replaced by every invalidation), and the plan throttle's script compares that token
+atomically with counting (``billing.throttles``): a changed or missing token refuses to
+count, the copy is dropped and the credential resolved again before the request goes on.
+So a revocation, suspension or plan change still takes effect on the very next request,
+in every process, and no request is ever counted against stale plan limits. Where the
+throttle cannot check (Redis failing), the request is re-resolved the ordinary way.
 """
 
 from __future__ import annotations
@@ -13,6 +23,8 @@ import hmac
 import re
 import secrets
 import string
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -200,6 +212,7 @@ def _load_token(checksum: str) -> Principal | None:
 
 def credentials_invalidate_api_key(*, key_digest: str) -> None:
     cache.delete(_api_key_cache_key(key_digest))
+    _versions_bump([_api_key_cache_key(key_digest)])
 
 
 def credentials_invalidate_account(*, account_id: int) -> None:
@@ -219,6 +232,7 @@ def credentials_invalidate_account(*, account_id: int) -> None:
     ]
     if keys:
         cache.delete_many(keys)
+        _versions_bump(keys)
 
 
 def credentials_invalidate_application(*, application_id: int) -> None:
@@ -230,3 +244,117 @@ def credentials_invalidate_application(*, application_id: int) -> None:
     keys = [_token_cache_key(c) for c in checksums if c]
     if keys:
         cache.delete_many(keys)
+        _versions_bump(keys)
+
+
+# --- The in-process copy, validated by a version token (module docstring) ---------------
+
+LOCAL_MAX_ENTRIES = 10_000
+_VERSION_TTL = 7 * 86400  # any disappearance only forces a refresh, never a stale hit
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """Which cached credential a principal came from, and the version token it was read at."""
+
+    cache_key: str
+    version_key: str
+    token: str
+    verified: bool  # False: served from the in-process copy, not yet checked by the throttle
+
+
+def version_key(cache_key: str) -> str:
+    return f"wx:cv:{cache_key}"
+
+
+_local_lock = threading.Lock()
+_local: dict[str, tuple[Principal, str, float]] = {}  # cache key -> (principal, token, read at)
+
+
+def local_clear() -> None:
+    with _local_lock:
+        _local.clear()
+
+
+def _local_drop(cache_keys: list[str]) -> None:
+    with _local_lock:
+        for key in cache_keys:
+            _local.pop(key, None)
+
+
+def _versions_bump(cache_keys: list[str]) -> None:
+    """After the cached entries are deleted: new tokens, so every process's copy is refused."""
+    _local_drop(cache_keys)
+    from billing.redis_conn import redis_client, redis_failed
+
+    client = redis_client()
+    if client is None:
+        return
+    try:
+        pipe = client.pipeline(transaction=False)
+        for key in cache_keys:
+            pipe.set(version_key(key), secrets.token_hex(8), ex=_VERSION_TTL)
+        pipe.execute()
+    except Exception as e:  # noqa: BLE001 - like cache.delete with IGNORE_EXCEPTIONS
+        redis_failed(e, what="credential versions")
+
+
+def _read_version(client: object, cache_key: str) -> str:
+    """The current token, created when missing. Read *before* the credential itself, so a
+    copy can only ever carry a token older than its data (a refresh, never a stale hit)."""
+    pipe = client.pipeline(transaction=False)  # type: ignore[attr-defined]
+    vkey = version_key(cache_key)
+    pipe.set(vkey, secrets.token_hex(8), ex=_VERSION_TTL, nx=True)
+    pipe.get(vkey)
+    _, token = pipe.execute()
+    return token.decode() if isinstance(token, bytes) else str(token)
+
+
+def _resolve_for_key(kind: str, secret: str) -> Principal:
+    return resolve_api_key(secret) if kind == "api_key" else resolve_bearer_token(secret)
+
+
+def _cache_key_for(kind: str, secret: str) -> str | None:
+    secret = secret.strip()
+    if kind == "api_key":
+        return _api_key_cache_key(digest(secret)) if KEY_PATTERN.match(secret) else None
+    if not secret or len(secret) > 255:
+        return None
+    return _token_cache_key(digest(secret))
+
+
+def resolve_local(kind: str, secret: str) -> tuple[Principal, Stamp | None]:
+    """Resolve through the in-process copy when Redis is there to validate it.
+
+    Returns the principal and its stamp (None: resolved the ordinary way, nothing for the
+    throttle to check). Expiry and suspension are checked on every call, as ever.
+    """
+    from billing.redis_conn import redis_client, redis_failed
+
+    client = redis_client()
+    cache_key = _cache_key_for(kind, secret)
+    if client is None or cache_key is None or settings.CREDENTIAL_LOCAL_SECONDS <= 0:
+        return _resolve_for_key(kind, secret), None
+    now = time.monotonic()
+    entry = _local.get(cache_key)
+    if entry is not None and now - entry[2] < settings.CREDENTIAL_LOCAL_SECONDS:
+        principal, token, _ = entry
+        if kind == "oauth" and principal.expires_at is not None and principal.expires_at <= timezone.now():
+            raise InvalidCredentials("The access token is invalid or has expired.")
+        return _check_usable(principal), Stamp(cache_key, version_key(cache_key), token, verified=False)
+    try:
+        token = _read_version(client, cache_key)
+    except Exception as e:  # noqa: BLE001 - Redis failing: the ordinary path
+        redis_failed(e, what="credential versions")
+        return _resolve_for_key(kind, secret), None
+    principal = _resolve_for_key(kind, secret)  # raises for bad, revoked, expired, suspended
+    with _local_lock:
+        if len(_local) >= LOCAL_MAX_ENTRIES:
+            _local.pop(next(iter(_local)), None)  # oldest inserted first
+        _local[cache_key] = (principal, token, now)
+    return principal, Stamp(cache_key, version_key(cache_key), token, verified=True)
+
+
+def local_forget(stamp: Stamp) -> None:
+    """The throttle found the token changed: drop the copy (the next resolve refreshes)."""
+    _local_drop([stamp.cache_key])

@@ -51,7 +51,7 @@ from django.db import connection
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from accounts.credentials import Principal
+from accounts.credentials import Principal, Stamp, local_forget, resolve_local
 from billing.endpoints import is_product_endpoint
 from billing.redis_conn import redis_client, redis_failed
 from weatherapi.errors import QuotaExceeded, RateLimited, ServiceUnavailable
@@ -62,13 +62,19 @@ MINUTE_SECONDS = 60
 # RateLimit header carries the exact seconds to the end of the calendar month.
 MONTH_POLICY_SECONDS = 2_592_000
 
-ALLOWED, RATE_LIMITED, QUOTA_EXCEEDED = 0, 1, 2
+ALLOWED, RATE_LIMITED, QUOTA_EXCEEDED, STALE = 0, 1, 2, 3
 
-# KEYS: minute counter, month counter.
+# KEYS: minute counter, month counter[, credential version token].
 # ARGV: per-minute limit, monthly limit, hard cap (0/1), counts toward month (0/1),
-#       minute key ttl, month key expiry (unix time).
+#       minute key ttl, month key expiry (unix time)[, the token the caller's copy carries].
 # Returns {verdict, minute count, month count}; a refused call increments nothing.
+# Verdict 3 (STALE): the caller's in-process credential copy is outdated (the token changed
+# or vanished): nothing is counted, the caller re-resolves and calls again. Checking it here
+# costs no extra round trip (accounts.credentials).
 _LUA = """
+if KEYS[3] and redis.call('GET', KEYS[3]) ~= ARGV[7] then
+  return {3, 0, 0}
+end
 local minute = tonumber(redis.call('GET', KEYS[1]) or '0')
 local month = tonumber(redis.call('GET', KEYS[2]) or '0')
 local counts_month = ARGV[4] == '1'
@@ -212,8 +218,13 @@ def _database_answers() -> bool:
         return False
 
 
-def limiter_hit(*, principal: Principal, counts_month: bool, now: float | None = None) -> tuple[int, RateState]:
-    """Count one request against both windows. Returns (verdict, state)."""
+def limiter_hit(
+    *, principal: Principal, counts_month: bool, now: float | None = None, stamp: Stamp | None = None
+) -> tuple[int, RateState]:
+    """Count one request against both windows. Returns (verdict, state).
+
+    With ``stamp`` (the principal is an in-process copy) the script first checks the
+    credential's version token: STALE, counting nothing, when it changed."""
     now = time.time() if now is None else now
     w = Windows.at(now)
     plan = principal.plan
@@ -221,18 +232,21 @@ def limiter_hit(*, principal: Principal, counts_month: bool, now: float | None =
     client = redis_client()
     verdict = None
     if client is not None:
-        minute_key, month_key = _keys(principal.account_id, w)
+        keys = list(_keys(principal.account_id, w))
+        args: list[Any] = [plan.requests_per_minute, plan.included_requests, int(plan.hard_cap),
+                           int(counts_month), MINUTE_SECONDS * 2, w.month_end + 3600]
+        if stamp is not None:
+            keys.append(stamp.version_key)
+            args.append(stamp.token)
         try:
             # The only Redis round trip of the throttle (EVALSHA; EVAL once after a restart).
-            verdict, minute, month = _script(client)(
-                keys=[minute_key, month_key],
-                args=[plan.requests_per_minute, plan.included_requests, int(plan.hard_cap),
-                      int(counts_month), MINUTE_SECONDS * 2, w.month_end + 3600],
-                client=client,
-            )
+            verdict, minute, month = _script(client)(keys=keys, args=args, client=client)
         except Exception as e:  # noqa: BLE001 - any Redis failure: take the fallback
             redis_failed(e, what="throttle")
             verdict = None
+    if verdict is None and stamp is not None and not stamp.verified:
+        # Nobody could check the in-process copy: the caller resolves the ordinary way first.
+        return STALE, _state(principal, w, 0, 0, "memory")
     if verdict is None:
         if settings.REDIS_URL and not _database_answers():
             # Redis is configured but down, and so is the database: nowhere to meter to.
@@ -287,9 +301,25 @@ class PlanThrottle(BaseThrottle):
         if not isinstance(principal, Principal):
             return True
         endpoint = getattr(view, "metering_endpoint", "") or ""
-        verdict, state = limiter_hit(
-            principal=principal, counts_month=counts_toward_month(principal=principal, endpoint=endpoint)
-        )
+        credential = getattr(request._request, "wx_credential", None)
+        for attempt in range(3):
+            stamp = credential[0] if credential is not None and attempt < 2 else None
+            verdict, state = limiter_hit(
+                principal=principal, counts_month=counts_toward_month(principal=principal, endpoint=endpoint),
+                stamp=stamp,
+            )
+            if verdict != STALE:
+                break
+            # The in-process credential copy is outdated (revoked, suspended, plan changed)
+            # or could not be checked: resolve again (401/403 raise from here) and retry.
+            from accounts.authentication import reattach
+
+            assert credential is not None and stamp is not None  # noqa: S101
+            local_forget(stamp)
+            _, kind, secret = credential
+            principal, new_stamp = resolve_local(kind, secret)
+            reattach(request, principal, new_stamp, kind, secret)
+            credential = getattr(request._request, "wx_credential", None)
         request._request.wx_ratelimit = state  # type: ignore[attr-defined]
         if verdict == QUOTA_EXCEEDED:
             THROTTLE_REJECTIONS.labels(plan=state.plan_code, reason="quota_exceeded").inc()

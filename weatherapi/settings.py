@@ -189,6 +189,10 @@ CACHE_TTL_GEOCODE = env_int("CACHE_TTL_GEOCODE", 86400)
 CACHE_TTL_AIR = env_int("CACHE_TTL_AIR", 1800)
 CACHE_STALE_SECONDS = env_int("CACHE_STALE_SECONDS", 21600)
 CREDENTIAL_CACHE_SECONDS = env_int("CREDENTIAL_CACHE_SECONDS", 3600)
+# With Redis: how long a process keeps its own copy of a resolved credential. Every use is
+# validated by a version token in the throttle's script (accounts.credentials), so this
+# bounds memory, not staleness. 0 turns the copy off (one credential GET per request).
+CREDENTIAL_LOCAL_SECONDS = 60
 
 # --- Upstream -------------------------------------------------------------------------
 OPENWEATHER_API_KEY = env("OPENWEATHER_API_KEY")

@@ -1,0 +1,143 @@
+"""Structural checks of the paid hot path (issue 8): what a warm cached request costs.
+
+Not timed (timings live in ``scripts/bench.py`` and docs/performance.md): these count the
+database queries and the Redis round trips of a warm, cached ``GET /v1/weather/current``
+made with a live API key and with an OAuth2 bearer token, through the whole middleware
+stack (auth, throttles, cache, metering, metrics).
+
+They need Redis: without ``REDIS_URL`` metering writes each usage event to the database
+by design, so "no query" does not hold there and the tests skip. CI (``.ci/run``) sets
+``REDIS_URL`` and ``DATABASE_URL``, so they run there on PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.conf import settings
+
+from accounts.credentials import digest
+
+pytestmark = pytest.mark.django_db
+
+URL = "/v1/weather/current?lat=51.51&lon=-0.13"
+
+# The round trips of a warm cached request, and why each is needed (docs/performance.md):
+#   1. EVALSHA: the plan throttle (minute burst + monthly quota, atomic) *and* the
+#      account's credential version stamp, which validates the in-process copy of the
+#      resolved credential (revocation, suspension and plan changes take effect at once);
+#   2. GET: the cached weather body;
+#   3. XADD: the usage event (must be durable before the answer leaves: nothing unbilled).
+EXPECTED_ROUND_TRIPS = 3
+
+
+@pytest.fixture
+def redis_only():
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis (REDIS_URL): without it metering writes to the database by design")
+    from django_redis import get_redis_connection
+
+    client = get_redis_connection("default")
+    client.delete(settings.USAGE_STREAM_KEY)
+    yield client
+    client.delete(settings.USAGE_STREAM_KEY)
+
+
+@contextmanager
+def count_redis_round_trips() -> Iterator[list[str]]:
+    """Every command sent alone and every pipeline execute is one round trip."""
+    import redis.client
+
+    calls: list[str] = []
+    original_command = redis.client.Redis.execute_command
+    original_execute = redis.client.Pipeline.execute
+
+    def execute_command(self, *args, **options):  # type: ignore[no-untyped-def]
+        calls.append(str(args[0]))
+        return original_command(self, *args, **options)
+
+    def execute(self, *args, **options):  # type: ignore[no-untyped-def]
+        calls.append("PIPELINE[" + ",".join(str(c[0][0]) for c in self.command_stack) + "]")
+        return original_execute(self, *args, **options)
+
+    redis.client.Redis.execute_command = execute_command  # type: ignore[method-assign]
+    redis.client.Pipeline.execute = execute  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        redis.client.Redis.execute_command = original_command  # type: ignore[method-assign]
+        redis.client.Pipeline.execute = original_execute  # type: ignore[method-assign]
+
+
+def _warm(client) -> None:  # type: ignore[no-untyped-def]
+    # First call: upstream fetch, credential from the database; second: everything cached.
+    for _ in range(2):
+        response = client.get(URL)
+        assert response.status_code == 200, response.content
+
+
+def test_warm_cached_request_with_api_key_makes_no_query(live_client, upstream, redis_only, django_assert_num_queries):
+    _warm(live_client)
+    with django_assert_num_queries(0):
+        response = live_client.get(URL)
+    assert response.status_code == 200
+    assert response.json()["source"]["cached"] is True
+
+
+def test_warm_cached_request_with_api_key_redis_round_trips(live_client, upstream, redis_only):
+    _warm(live_client)
+    with count_redis_round_trips() as calls:
+        response = live_client.get(URL)
+    assert response.status_code == 200
+    assert len(calls) == EXPECTED_ROUND_TRIPS, calls
+    assert sorted(c.split("[")[0] for c in calls) == sorted(["EVALSHA", "GET", "XADD"]), calls
+
+
+def _bearer_client(api_client, account):  # type: ignore[no-untyped-def]
+    from accounts import services
+
+    _client, secret = services.oauth_client_create(account=account, mode="live", name="perf")
+    response = api_client.post(
+        "/o/token/", {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=_basic(_client.application.client_id, secret),
+    )
+    assert response.status_code == 200, response.content
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access_token']}")
+    return api_client
+
+
+def _basic(user: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_warm_cached_request_with_bearer_token(api_client, account, upstream, redis_only, django_assert_num_queries):
+    client = _bearer_client(api_client, account)
+    _warm(client)
+    with django_assert_num_queries(0), count_redis_round_trips() as calls:
+        response = client.get(URL)
+    assert response.status_code == 200
+    assert len(calls) == EXPECTED_ROUND_TRIPS, calls
+
+
+def test_revocation_still_takes_effect_at_once(live_client, live_key, upstream, redis_only):
+    """The in-process credential copy never outlives a revocation (version stamp)."""
+    from accounts import services
+    from accounts.models import ApiKey
+
+    _warm(live_client)
+    services.api_key_revoke(api_key=ApiKey.objects.get(digest=digest(live_key)))
+    response = live_client.get(URL)
+    assert response.status_code == 401
+
+
+def test_suspension_still_takes_effect_at_once(live_client, account, upstream, redis_only):
+    from accounts import services
+
+    _warm(live_client)
+    services.account_suspend(account=account, actor=None)
+    response = live_client.get(URL)
+    assert response.status_code == 403
