@@ -258,10 +258,12 @@ def test_helm_addons_pinned():
 
 @pytest.mark.parametrize("env", OVERLAYS)
 def test_blue_and_green_clusters_share_the_data_layer(env):
-    modules = named(ENV_ROOTS[env], "module")
+    # The env root composes everything through its one module "stack" (modules/stack).
+    stack = (ENV_ROOTS[env] / named(ENV_ROOTS[env], "module")["stack"]["source"]).resolve()
+    modules = named(stack, "module")
     for color in ("blue", "green"):
         cluster = modules[f"cluster_{color}"]
-        assert cluster["source"] == "../../modules/eks-cluster"
+        assert (stack / cluster["source"]).resolve() == MODULES["eks-cluster"]
         assert cluster["color"] == color
         addons = modules[f"addons_{color}"]
         assert addons["providers"] == {"helm": f"${{helm.{color}}}"} or addons["providers"] == {

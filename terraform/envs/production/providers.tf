@@ -1,10 +1,13 @@
+# Providers are configured here only; modules/stack receives them (helm.blue/helm.green
+# through the module's providers map).
+
 provider "aws" {
   region = var.region
 
   allowed_account_ids = [var.account_id]
 
   default_tags {
-    tags = local.tags
+    tags = module.stack.tags
   }
 }
 
@@ -12,12 +15,12 @@ provider "aws" {
 provider "helm" {
   alias = "blue"
   kubernetes = {
-    host                   = module.cluster_blue.cluster_endpoint
-    cluster_ca_certificate = base64decode(module.cluster_blue.cluster_certificate_authority_data)
+    host                   = module.stack.cluster_connections.blue.endpoint
+    cluster_ca_certificate = base64decode(module.stack.cluster_connections.blue.certificate_authority_data)
     exec = {
       api_version = "client.authentication.k8s.io/v1beta1"
       command     = "aws"
-      args        = ["eks", "get-token", "--cluster-name", module.cluster_blue.cluster_name, "--region", var.region]
+      args        = ["eks", "get-token", "--cluster-name", module.stack.cluster_connections.blue.name, "--region", var.region]
     }
   }
 }
@@ -25,12 +28,12 @@ provider "helm" {
 provider "helm" {
   alias = "green"
   kubernetes = {
-    host                   = module.cluster_green.cluster_endpoint
-    cluster_ca_certificate = base64decode(module.cluster_green.cluster_certificate_authority_data)
+    host                   = module.stack.cluster_connections.green.endpoint
+    cluster_ca_certificate = base64decode(module.stack.cluster_connections.green.certificate_authority_data)
     exec = {
       api_version = "client.authentication.k8s.io/v1beta1"
       command     = "aws"
-      args        = ["eks", "get-token", "--cluster-name", module.cluster_green.cluster_name, "--region", var.region]
+      args        = ["eks", "get-token", "--cluster-name", module.stack.cluster_connections.green.name, "--region", var.region]
     }
   }
 }

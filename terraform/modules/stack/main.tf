@@ -1,9 +1,12 @@
-# Environment root: one environment in one region.
+# One environment in one region; called by the thin roots under terraform/envs/<env>
+# (backend, providers, terraform.tfvars).
 #   network (VPC, 3 AZs) -> two EKS clusters (blue, green) sharing one data layer
 #   (RDS PostgreSQL, ElastiCache Redis) -> secrets + pod identity -> WAF, ECR, DNS.
 # Blue/green: both clusters run the same k8s overlay; Route53 weighted records decide
-# which one serves (scripts/bluegreen_switch.py). Multi-region: apply this root once per
+# which one serves (scripts/bluegreen_switch.py). Multi-region: apply the env root once per
 # region (var.region, its own state key); the latency records join them.
+# Providers are configured by the caller: the default aws one, and helm.blue / helm.green
+# (one per cluster, built from output.cluster_connections).
 
 locals {
   name = "weather-${var.environment}"
@@ -77,7 +80,7 @@ resource "aws_kms_alias" "logs" {
 ################################################################################
 
 module "network" {
-  source = "../../modules/network"
+  source = "../network"
 
   name               = local.name
   cidr               = var.vpc_cidr
@@ -92,7 +95,7 @@ module "network" {
 ################################################################################
 
 module "cluster_blue" {
-  source = "../../modules/eks-cluster"
+  source = "../eks-cluster"
 
   name                         = local.clusters.blue
   color                        = "blue"
@@ -110,7 +113,7 @@ module "cluster_blue" {
 }
 
 module "cluster_green" {
-  source = "../../modules/eks-cluster"
+  source = "../eks-cluster"
 
   name                         = local.clusters.green
   color                        = "green"
@@ -128,7 +131,7 @@ module "cluster_green" {
 }
 
 module "addons_blue" {
-  source    = "../../modules/cluster-addons"
+  source    = "../cluster-addons"
   providers = { helm = helm.blue }
 
   cluster_name    = module.cluster_blue.cluster_name
@@ -141,7 +144,7 @@ module "addons_blue" {
 }
 
 module "addons_green" {
-  source    = "../../modules/cluster-addons"
+  source    = "../cluster-addons"
   providers = { helm = helm.green }
 
   cluster_name    = module.cluster_green.cluster_name
@@ -158,7 +161,7 @@ module "addons_green" {
 ################################################################################
 
 module "data" {
-  source = "../../modules/data"
+  source = "../data"
 
   name                       = local.name
   vpc_id                     = module.network.vpc_id
@@ -179,7 +182,7 @@ module "data" {
 ################################################################################
 
 module "app_secrets" {
-  source = "../../modules/app-secrets"
+  source = "../app-secrets"
 
   name                   = local.name
   environment            = var.environment
@@ -190,7 +193,7 @@ module "app_secrets" {
 }
 
 module "app_identity" {
-  source = "../../modules/app-identity"
+  source = "../app-identity"
 
   name                     = local.name
   cluster_names            = [module.cluster_blue.cluster_name, module.cluster_green.cluster_name]
@@ -205,7 +208,7 @@ module "app_identity" {
 ################################################################################
 
 module "waf" {
-  source = "../../modules/waf"
+  source = "../waf"
 
   name                     = local.name
   rate_limit_per_5_minutes = var.waf_rate_limit_per_5_minutes
@@ -214,14 +217,14 @@ module "waf" {
 }
 
 module "ecr" {
-  source = "../../modules/ecr"
+  source = "../ecr"
 
   name = "weatherapi"
   tags = local.tags
 }
 
 module "dns" {
-  source = "../../modules/dns"
+  source = "../dns"
 
   zone_id            = data.aws_route53_zone.public.zone_id
   zone_name          = var.zone_name

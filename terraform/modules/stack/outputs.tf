@@ -35,3 +35,24 @@ output "db_app_user_password" {
   value       = module.app_secrets.db_app_user_password
   sensitive   = true
 }
+
+output "tags" {
+  description = "Tags of every resource of the stack (also the aws provider's default_tags in the env roots)."
+  value       = local.tags
+}
+
+output "cluster_connections" {
+  description = "Per colour: name, API endpoint and CA of the EKS cluster, for the env root's helm.<color> provider."
+  value = {
+    blue = {
+      name                       = module.cluster_blue.cluster_name
+      endpoint                   = module.cluster_blue.cluster_endpoint
+      certificate_authority_data = module.cluster_blue.cluster_certificate_authority_data
+    }
+    green = {
+      name                       = module.cluster_green.cluster_name
+      endpoint                   = module.cluster_green.cluster_endpoint
+      certificate_authority_data = module.cluster_green.cluster_certificate_authority_data
+    }
+  }
+}

@@ -1,10 +1,9 @@
+# Inputs of one environment in one region. The env roots (terraform/envs/<env>) pass their
+# terraform.tfvars through; an input they leave unset arrives as null, and nullable = false
+# turns that into the default below.
+
 variable "environment" {
   description = "Environment name."
-  type        = string
-}
-
-variable "account_id" {
-  description = "AWS account of this environment (guards against applying to the wrong one)."
   type        = string
 }
 
@@ -26,6 +25,7 @@ variable "az_ids" {
 variable "single_nat_gateway" {
   description = "One NAT gateway instead of one per AZ."
   type        = bool
+  nullable    = false
   default     = false
 }
 
@@ -37,18 +37,21 @@ variable "kubernetes_versions" {
 variable "endpoint_public_access" {
   description = "Public EKS API endpoint (restricted by CIDR)."
   type        = bool
+  nullable    = false
   default     = false
 }
 
 variable "endpoint_public_access_cidrs" {
   description = "CIDRs allowed to the public EKS API endpoint."
   type        = list(string)
+  nullable    = false
   default     = []
 }
 
 variable "access_entries" {
   description = "EKS access entries (admins, CI deploy role)."
   type        = any
+  nullable    = false
   default     = {}
 }
 
@@ -105,6 +108,7 @@ variable "ops_host" {
 variable "initial_weights" {
   description = "Route53 weights per colour when the records are first created."
   type        = map(number)
+  nullable    = false
   default = {
     blue  = 100
     green = 0
@@ -114,5 +118,6 @@ variable "initial_weights" {
 variable "alb_lookup_enabled" {
   description = "Create the DNS records for the ALBs (set to true once the Ingresses exist)."
   type        = bool
+  nullable    = false
   default     = false
 }
