@@ -25,7 +25,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
 
 from accounts.models import ApiKey
 from billing.models import UsageDaily, UsageEvent
@@ -180,7 +179,13 @@ def _rollup_add(records: Sequence[UsageRecord]) -> None:
 
 
 def _last_used_update(records: Sequence[UsageRecord]) -> None:
-    """The portal shows when each key was last used: one UPDATE per key, never backwards."""
+    """The portal shows when each key was last used: one UPDATE for the whole batch, never
+    backwards (``UPDATE ... FROM (VALUES ...)``; PostgreSQL, and SQLite >= 3.33).
+
+    It was one UPDATE per key per batch: at 1,000 events over ~630 keys that capped the
+    worker at ~1,400 events/s (docs/performance.md). Rows are listed by key id, so
+    concurrent workers meet the rows in the same order.
+    """
     latest: dict[tuple[int, int], datetime] = {}
     for r in records:
         if r.credential_type != "api_key":
@@ -188,10 +193,33 @@ def _last_used_update(records: Sequence[UsageRecord]) -> None:
         key = (r.account_id, r.credential_id)
         if key not in latest or r.occurred_at > latest[key]:
             latest[key] = r.occurred_at
-    for (account_id, key_id), when in sorted(latest.items()):
-        ApiKey.objects.filter(pk=key_id, account_id=account_id).filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lt=when)
-        ).update(last_used_at=when)
+    if not latest:
+        return
+    meta = ApiKey._meta
+    q = connection.ops.quote_name
+    table = q(meta.db_table)
+    pk_col = q(meta.pk.column)  # type: ignore[union-attr]
+    account_col = q(meta.get_field("account").column)
+    used_field = meta.get_field("last_used_at")
+    used_col = q(used_field.column)
+    if connection.vendor == "postgresql":
+        row = "(%s::bigint, %s::bigint, %s::timestamptz)"
+    else:
+        row = "(%s, %s, %s)"
+    items = sorted(((key_id, account_id), when) for (account_id, key_id), when in latest.items())
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), _CHUNK):
+            chunk = items[start : start + _CHUNK]
+            params: list[object] = []
+            for (key_id, account_id), when in chunk:
+                params += [key_id, account_id, used_field.get_db_prep_save(when, connection)]
+            sql = (
+                f"WITH v (key_id, account_id, used) AS (VALUES {', '.join([row] * len(chunk))}) "  # noqa: S608
+                f"UPDATE {table} SET {used_col} = v.used FROM v WHERE {table}.{pk_col} = v.key_id "
+                f"AND {table}.{account_col} = v.account_id "
+                f"AND ({table}.{used_col} IS NULL OR {table}.{used_col} < v.used)"
+            )
+            cursor.execute(sql, params)
 
 
 def usage_events_store(*, records: Sequence[UsageRecord]) -> int:

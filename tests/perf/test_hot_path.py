@@ -141,3 +141,37 @@ def test_suspension_still_takes_effect_at_once(live_client, account, upstream, r
     services.account_suspend(account=account, actor=None)
     response = live_client.get(URL)
     assert response.status_code == 403
+
+
+def test_usage_store_updates_last_used_in_one_statement(account):
+    """The worker's batch costs one last_used_at UPDATE whatever the number of keys in it."""
+    from datetime import UTC, datetime, timedelta
+    from uuid import uuid4
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts import services
+    from billing.services.usage import UsageRecord, usage_events_store
+
+    keys = [services.api_key_create(account=account, mode="live")[0] for _ in range(5)]
+    base = datetime(2026, 10, 1, tzinfo=UTC)
+    records = [
+        UsageRecord(id=uuid4(), account_id=account.pk, credential_type="api_key", credential_id=key.pk,
+                    endpoint="weather.current", mode="live", status=200, billable=True, cache="hit",
+                    latency_ms=1, occurred_at=base + timedelta(seconds=i))
+        for i, key in enumerate(keys * 4)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        assert usage_events_store(records=records) == len(records)
+    updates = [q["sql"] for q in queries.captured_queries if "UPDATE" in q["sql"] and "apikey" in q["sql"]]
+    assert len(updates) == 1, updates
+    for i, key in enumerate(keys):
+        key.refresh_from_db()
+        assert key.last_used_at == base + timedelta(seconds=15 + i)  # the newest of its four events
+    # Never backwards: an older batch leaves the newer times alone.
+    older = [UsageRecord(**{**{f: getattr(r, f) for f in r.__slots__}, "id": uuid4(), "occurred_at": base})
+             for r in records[:5]]
+    usage_events_store(records=older)
+    keys[0].refresh_from_db()
+    assert keys[0].last_used_at == base + timedelta(seconds=15)
