@@ -164,6 +164,7 @@ def _respond(request: Request, answer: services.WeatherAnswer) -> HttpResponse:
 class CurrentWeatherView(ApiView):
     required_scopes = ("weather:read",)
     query_serializer = s.WeatherQuerySerializer
+    query_memo = True  # pure validation (weatherapi.api.ApiView)
     metering_endpoint = "weather.current"
 
     @extend_schema(
@@ -188,6 +189,7 @@ class CurrentWeatherView(ApiView):
 class ForecastView(ApiView):
     required_scopes = ("weather:read",)
     query_serializer = s.ForecastQuerySerializer
+    query_memo = True  # pure validation (weatherapi.api.ApiView)
     metering_endpoint = "weather.forecast"
 
     @extend_schema(
@@ -212,6 +214,7 @@ class ForecastView(ApiView):
 class GeocodeView(ApiView):
     required_scopes = ("weather:read",)
     query_serializer = s.GeocodeQuerySerializer
+    query_memo = True  # pure validation (weatherapi.api.ApiView)
     metering_endpoint = "geocode"
 
     @extend_schema(
@@ -233,6 +236,7 @@ class GeocodeView(ApiView):
 class ReverseGeocodeView(ApiView):
     required_scopes = ("weather:read",)
     query_serializer = s.ReverseGeocodeQuerySerializer
+    query_memo = True  # pure validation (weatherapi.api.ApiView)
     metering_endpoint = "geocode.reverse"
 
     @extend_schema(
@@ -253,6 +257,7 @@ class ReverseGeocodeView(ApiView):
 class AirQualityView(ApiView):
     required_scopes = ("weather:read",)
     query_serializer = s.LatLonSerializer
+    query_memo = True  # pure validation (weatherapi.api.ApiView)
     metering_endpoint = "air_quality"
 
     @extend_schema(

@@ -175,3 +175,16 @@ def test_usage_store_updates_last_used_in_one_statement(account):
     usage_events_store(records=older)
     keys[0].refresh_from_db()
     assert keys[0].last_used_at == base + timedelta(seconds=15)
+
+
+def test_weather_query_validation_is_memoized_and_still_validates(live_client, upstream, redis_only):
+    from forecasts.views import CurrentWeatherView
+    from weatherapi.api import _query_memo
+
+    _warm(live_client)
+    assert (CurrentWeatherView, "lat=51.51&lon=-0.13") in _query_memo
+    # Failures are never remembered: a bad query string is refused every time.
+    for _ in range(2):
+        assert live_client.get("/v1/weather/current?lat=95&lon=0").status_code == 400
+    assert (CurrentWeatherView, "lat=95&lon=0") not in _query_memo
+    assert live_client.get("/v1/weather/current?lat=51.51&lon=-0.13&lat=1").status_code == 400
