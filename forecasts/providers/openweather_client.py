@@ -54,6 +54,26 @@ class _BreakerListener(pybreaker.CircuitBreakerListener):
         log("upstream circuit breaker %s -> %s", getattr(old_state, "name", old_state), new_state.name)
 
 
+class ConcurrentCircuitBreaker(pybreaker.CircuitBreaker):
+    """pybreaker's breaker without its process-wide serialization of the guarded call.
+
+    ``pybreaker.CircuitBreaker.call`` holds the breaker's lock for the whole guarded call
+    (danielfm/pybreaker#55, open), so every upstream call of a process ran one at a time:
+    with a 100 ms upstream, two workers answered at most ~20 misses a second whatever the
+    bulkhead allowed (docs/performance.md). While the circuit is closed the call runs
+    outside the lock (the failure counter and the transition to open still go through
+    pybreaker, under its lock); open and half-open keep pybreaker's locked behaviour, so a
+    recovering upstream still gets a single trial call at a time.
+    """
+
+    def call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            state = self.state
+            if state.name != pybreaker.STATE_CLOSED:
+                return state.call(func, *args, **kwargs)
+        return state.call(func, *args, **kwargs)
+
+
 class OpenWeatherClient:
     def __init__(
         self,
@@ -80,7 +100,7 @@ class OpenWeatherClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update({"User-Agent": "weatherapi/1.0", "Accept": "application/json"})
-        self.breaker = pybreaker.CircuitBreaker(
+        self.breaker = ConcurrentCircuitBreaker(
             fail_max=breaker_fail_max,
             reset_timeout=breaker_reset_seconds,
             # A place that does not exist is an answer, not an upstream failure.

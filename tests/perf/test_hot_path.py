@@ -188,3 +188,37 @@ def test_weather_query_validation_is_memoized_and_still_validates(live_client, u
         assert live_client.get("/v1/weather/current?lat=95&lon=0").status_code == 400
     assert (CurrentWeatherView, "lat=95&lon=0") not in _query_memo
     assert live_client.get("/v1/weather/current?lat=51.51&lon=-0.13&lat=1").status_code == 400
+
+
+def test_upstream_calls_of_one_process_run_concurrently(fake_openweather):
+    """pybreaker serializes the guarded call; ours must not (structural: overlap, not speed)."""
+    import threading
+
+    from forecasts.providers.openweather_client import OpenWeatherClient
+
+    fake_openweather.set_fault("latency", latency=0.3)
+    client = OpenWeatherClient(base_url=fake_openweather.url, api_key=fake_openweather.api_key, retries=0)
+    in_flight, peak, lock = [0], [0], threading.Lock()
+    original = client._get_with_retries
+
+    def tracked(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        try:
+            return original(*args, **kwargs)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    client._get_with_retries = tracked  # type: ignore[method-assign]
+    threads = [
+        threading.Thread(target=client.get, args=("/data/2.5/weather", {"lat": 10 + i, "lon": 10}),
+                         kwargs={"endpoint": "current"})
+        for i in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 4
