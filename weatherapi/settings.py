@@ -396,6 +396,9 @@ USAGE_RETENTION_DAYS = env_int("USAGE_RETENTION_DAYS", 90)
 METERING_ENABLED = env_bool("METERING_ENABLED", True)
 USAGE_WORKER_GROUP = env("USAGE_WORKER_GROUP", "usage-workers") or "usage-workers"
 USAGE_WORKER_BATCH = env_int("USAGE_WORKER_BATCH", 1000)
+# After a short batch the worker waits this long before reading again, so a steady trickle
+# is stored in batches rather than one transaction per event or two.
+USAGE_WORKER_LINGER_SECONDS = 0.2
 # A stream entry delivered to a consumer that has not acknowledged it for this long is
 # taken over by another worker (the first one is presumed dead).
 USAGE_RECLAIM_IDLE_SECONDS = env_int("USAGE_RECLAIM_IDLE_SECONDS", 60)

@@ -163,6 +163,10 @@ class UsageWorker:
                 self.process(entries)
                 self.report_pending()
                 backoff = 0.5
+                if 0 < len(entries) < self.batch and settings.USAGE_WORKER_LINGER_SECONDS > 0:
+                    # A trickle: let events gather so one transaction stores many, not one
+                    # or two (docs/performance.md). Only delays storing, never loses.
+                    time.sleep(settings.USAGE_WORKER_LINGER_SECONDS)
             except DatabaseError:
                 # The batch stays pending to us and is read again (step 1) once PostgreSQL is back.
                 logger.warning("usage worker: database unavailable, retrying in %.1fs", backoff)
