@@ -13,6 +13,9 @@
   (auth, throttle, metering), for an account with 90 days x 5 endpoints x 3 credentials
   of rollups, in a table holding whatever ``scripts/gen_usage.py`` put there (10,000
   accounts / 10,000,000 events as rollups); p50/p99 and the EXPLAIN ANALYZE of the series.
+* ``inproc``: microseconds of server CPU per request, the WSGI application called
+  directly (no network client): ``/healthz`` against a warm cached
+  ``/v1/weather/current`` with an API key, through the whole middleware stack.
 * ``worker``: the usage worker's store (``usage_events_store``) at its batch size: events
   per second for 20,000 events spread over 1,000 real keys (the ``last_used_at`` update).
 
@@ -41,6 +44,8 @@ os.environ.update({
     "DATABASE_URL": DB_URL, "REDIS_URL": REDIS_URL, "DJANGO_SETTINGS_MODULE": "weatherapi.settings",
     "LOG_LEVEL": "WARNING", "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "bench-scale-" + "x" * 40,
     "DJANGO_ALLOWED_HOSTS": "testserver,127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "0",
+    # inproc answers from a filled cache; nothing may reach an upstream.
+    "OPENWEATHER_API_KEY": "bench-unused", "OPENWEATHER_BASE_URL": "http://127.0.0.1:9",
 })
 
 
@@ -234,11 +239,49 @@ def bench_worker() -> None:
     print(f"  {total:,} events in {elapsed:.2f}s: {total / elapsed:,.0f} events/s")
 
 
+def bench_inproc(n: int = 3000) -> None:
+    import io
+
+    from django.core.cache import cache
+    from django.core.wsgi import get_wsgi_application
+
+    from accounts.services import api_key_create
+    from forecasts.cache import encode
+    from forecasts.locations import Location
+
+    print(f"== in-process cost per request (WSGI handler, {n:,} requests after 200 warm-up)")
+    account, _ = usage_account()
+    _, key = api_key_create(account=account, mode="live", name="inproc")
+    now = time.time()
+    body = encode({"location": {"name": "London", "country": "GB", "lat": 51.51, "lon": -0.13}, "temperature": 16.7})
+    cache.set(f"wx:openweather:cur:{Location.from_coords(51.51, -0.13).cache_token}:metric:en",
+              (now, now + 3600, body), 7200)
+    app = get_wsgi_application()
+    seen: list[str] = []
+
+    def one(path: str, query: str) -> None:
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
+                   "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1", "wsgi.url_scheme": "http",
+                   "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "HTTP_X_API_KEY": key}
+        result = app(environ, lambda status, headers, exc=None: seen.append(status))
+        b"".join(result)
+        getattr(result, "close", lambda: None)()
+
+    for path, query in (("/healthz", ""), ("/v1/weather/current", "lat=51.51&lon=-0.13")):
+        for _ in range(200):
+            one(path, query)
+        assert seen[-1].startswith("200"), seen[-1]
+        started = time.perf_counter()
+        for _ in range(n):
+            one(path, query)
+        print(f"  {path:22} {(time.perf_counter() - started) / n * 1e6:8.0f} us/request")
+
+
 def main() -> None:
-    which = sys.argv[1:] or ["keys", "usage", "worker"]
+    which = sys.argv[1:] or ["keys", "usage", "worker", "inproc"]
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; database {DB_URL}")
     for name in which:
-        {"keys": bench_keys, "usage": bench_usage, "worker": bench_worker}[name]()
+        {"keys": bench_keys, "usage": bench_usage, "worker": bench_worker, "inproc": bench_inproc}[name]()
 
 
 if __name__ == "__main__":
