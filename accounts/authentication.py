@@ -27,7 +27,7 @@ class PrincipalUser:
 
 
 def _attach(
-    request: Request, principal: Principal, stamp: Stamp | None = None, kind: str = "", secret: str = ""
+    request: Request, principal: Principal, stamp: Stamp | None, kind: str, secret: str
 ) -> tuple[PrincipalUser, Principal]:
     # The metering middleware and the access log read the principal off the Django request.
     request._request.wx_principal = principal  # type: ignore[attr-defined]
@@ -39,7 +39,7 @@ def _attach(
 def reattach(request: Request, principal: Principal, stamp: Stamp | None, kind: str, secret: str) -> None:
     """The throttle re-resolved the credential: the request carries the fresh principal."""
     user, auth = _attach(request, principal, stamp, kind, secret)
-    request.user, request.auth = user, auth
+    request.user, request.auth = user, auth  # type: ignore[assignment]
 
 
 class ApiKeyAuthentication(BaseAuthentication):

@@ -27,7 +27,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.cache import cache
@@ -285,9 +285,9 @@ def _local_drop(cache_keys: list[str]) -> None:
 def _versions_bump(cache_keys: list[str]) -> None:
     """After the cached entries are deleted: new tokens, so every process's copy is refused."""
     _local_drop(cache_keys)
-    from billing.redis_conn import redis_client, redis_failed
+    from billing.redis_conn import redis_failed
 
-    client = redis_client()
+    client = _client_or_none()
     if client is None:
         return
     try:
@@ -299,10 +299,21 @@ def _versions_bump(cache_keys: list[str]) -> None:
         redis_failed(e, what="credential versions")
 
 
-def _read_version(client: object, cache_key: str) -> str:
+def _client_or_none() -> Any | None:
+    """The billing Redis client; None without Redis, while backing off, or when the cache
+    backend is not django-redis (then nothing can validate a copy: the ordinary path)."""
+    from billing.redis_conn import redis_client
+
+    try:
+        return redis_client()
+    except Exception:  # noqa: BLE001 - e.g. NotImplementedError from a non-Redis cache backend
+        return None
+
+
+def _read_version(client: Any, cache_key: str) -> str:
     """The current token, created when missing. Read *before* the credential itself, so a
     copy can only ever carry a token older than its data (a refresh, never a stale hit)."""
-    pipe = client.pipeline(transaction=False)  # type: ignore[attr-defined]
+    pipe = client.pipeline(transaction=False)
     vkey = version_key(cache_key)
     pipe.set(vkey, secrets.token_hex(8), ex=_VERSION_TTL, nx=True)
     pipe.get(vkey)
@@ -329,9 +340,7 @@ def resolve_local(kind: str, secret: str) -> tuple[Principal, Stamp | None]:
     Returns the principal and its stamp (None: resolved the ordinary way, nothing for the
     throttle to check). Expiry and suspension are checked on every call, as ever.
     """
-    from billing.redis_conn import redis_client, redis_failed
-
-    client = redis_client()
+    client = _client_or_none()
     cache_key = _cache_key_for(kind, secret)
     if client is None or cache_key is None or settings.CREDENTIAL_LOCAL_SECONDS <= 0:
         return _resolve_for_key(kind, secret), None
@@ -345,6 +354,8 @@ def resolve_local(kind: str, secret: str) -> tuple[Principal, Stamp | None]:
     try:
         token = _read_version(client, cache_key)
     except Exception as e:  # noqa: BLE001 - Redis failing: the ordinary path
+        from billing.redis_conn import redis_failed
+
         redis_failed(e, what="credential versions")
         return _resolve_for_key(kind, secret), None
     principal = _resolve_for_key(kind, secret)  # raises for bad, revoked, expired, suspended

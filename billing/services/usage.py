@@ -198,10 +198,10 @@ def _last_used_update(records: Sequence[UsageRecord]) -> None:
     meta = ApiKey._meta
     q = connection.ops.quote_name
     table = q(meta.db_table)
-    pk_col = q(meta.pk.column)  # type: ignore[union-attr]
-    account_col = q(meta.get_field("account").column)
+    pk_col = q(str(meta.pk.column))  # type: ignore[union-attr]
+    account_col = q(str(meta.get_field("account").column))
     used_field = meta.get_field("last_used_at")
-    used_col = q(used_field.column)
+    used_col = q(str(used_field.column))
     if connection.vendor == "postgresql":
         row = "(%s::bigint, %s::bigint, %s::timestamptz)"
     else:
@@ -210,11 +210,11 @@ def _last_used_update(records: Sequence[UsageRecord]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(items), _CHUNK):
             chunk = items[start : start + _CHUNK]
-            params: list[object] = []
+            params: list[Any] = []
             for (key_id, account_id), when in chunk:
                 params += [key_id, account_id, used_field.get_db_prep_save(when, connection)]
             sql = (
-                f"WITH v (key_id, account_id, used) AS (VALUES {', '.join([row] * len(chunk))}) "  # noqa: S608
+                f"WITH v (key_id, account_id, used) AS (VALUES {', '.join([row] * len(chunk))}) "  # noqa: S608 # nosec B608
                 f"UPDATE {table} SET {used_col} = v.used FROM v WHERE {table}.{pk_col} = v.key_id "
                 f"AND {table}.{account_col} = v.account_id "
                 f"AND ({table}.{used_col} IS NULL OR {table}.{used_col} < v.used)"
