@@ -23,6 +23,9 @@ timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
 backlog = _int("GUNICORN_BACKLOG", 2048)
+# gunicorn's own 414 is an HTML page; let long URLs reach Django, which answers a problem
+# document (the API caps query strings at 2,048 characters). 8190 is gunicorn's maximum.
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm" if Path("/dev/shm").is_dir() else None)  # noqa: S108 - gunicorn heartbeat files
