@@ -149,6 +149,7 @@ def test_required_resources_rendered(rendered, target):
         ("Job", "weather-migrate"),
         ("CronJob", "weather-close-billing-period"),
         ("CronJob", "weather-cleartokens"),
+        ("CronJob", "weather-prune-usage"),
         ("ServiceMonitor", "weather-web"),
         ("PrometheusRule", "weather-alerts"),
         ("ConfigMap", "weather-grafana-dashboard"),
@@ -306,6 +307,7 @@ def test_commands_jobs_and_cronjobs(rendered, target):
             ["python", "manage.py", "close_billing_period"],
         ),
         "weather-cleartokens": (None, ["python", "manage.py", "cleartokens"]),
+        "weather-prune-usage": (None, ["python", "manage.py", "prune_usage"]),
     }
     for name, (schedule, command) in expected.items():
         cron = one(docs, "CronJob", name)
