@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -131,6 +132,17 @@ _QUERY_MEMO_MAX = 4096
 _query_memo: dict[tuple[type, str], dict[str, Any]] = {}
 
 
+class JsonOnlyNegotiation(BaseContentNegotiation):
+    """The API speaks JSON only: answer JSON whatever ``Accept`` says, never a 406 (which
+    would need an error code DESIGN §5 does not have)."""
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: Any = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
 class ApiView(APIView):
     """One operation per view. Query parameters are validated by ``query_serializer``.
 
@@ -143,6 +155,7 @@ class ApiView(APIView):
 
     query_serializer: type[serializers.Serializer] | None = None
     query_memo = False
+    content_negotiation_class = JsonOnlyNegotiation
 
     def principal(self, request: Request) -> Principal:
         principal = request.auth

@@ -37,8 +37,6 @@ TITLES: dict[str, str] = {
     "upstream_timeout": "Upstream timeout",
     "service_unavailable": "Service unavailable",
     "internal_error": "Internal error",
-    "unsupported_media_type": "Unsupported media type",
-    "not_acceptable": "Not acceptable",
 }
 
 
@@ -203,16 +201,10 @@ def to_application_error(exc: BaseException) -> ApplicationError:
         return MethodNotAllowed(str(exc.detail), headers={})
     if isinstance(exc, drf_exceptions.Throttled):
         return RateLimited(retry_after=int(getattr(exc, "wait", None) or 1))
-    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
-        err = ApplicationError(str(exc.detail))
-        err.code, err.status = "unsupported_media_type", 415
-        return err
-    if isinstance(exc, drf_exceptions.NotAcceptable):
-        err = ApplicationError(str(exc.detail))
-        err.code, err.status = "not_acceptable", 406
-        return err
     if isinstance(exc, drf_exceptions.APIException):
-        err = ApplicationError(str(exc.detail))
+        # Anything else DRF says (e.g. 415 for a body it cannot parse) keeps its status but
+        # speaks one of DESIGN §5's codes: the client sent something we cannot take.
+        err: ApplicationError = InvalidParameter(str(exc.detail)) if exc.status_code < 500 else InternalError()
         err.status = exc.status_code
         return err
     return InternalError()

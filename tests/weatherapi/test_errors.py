@@ -86,3 +86,11 @@ def test_expired_key_is_refused(api_client, account):
 
     cache.clear()
     _assert_problem(api_client.get("/v1/weather/current?lat=1&lon=1"), 401, "invalid_credentials")
+
+
+def test_answers_are_json_whatever_accept_says(test_client):
+    response = test_client.get("/v1/weather/current?lat=1&lon=1", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    problem = test_client.get("/v1/weather/current?lat=91&lon=1", HTTP_ACCEPT="application/xml")
+    _assert_problem(problem, 400, "invalid_parameter")
