@@ -171,7 +171,8 @@ def _serve_stale_or_raise(
     entry: tuple[float, float, bytes] | None = None,
 ) -> CachedBody:
     entry = entry or _read(key)
-    if entry is not None and entry[0] + (entry[1] - entry[0]) + settings.CACHE_STALE_SECONDS > time.time():
+    # entry[1] is when it stopped being fresh; it may be served for CACHE_STALE_SECONDS more.
+    if entry is not None and entry[1] + settings.CACHE_STALE_SECONDS > time.time():
         CACHE_REQUESTS.labels(endpoint, "stale").inc()
         logger.warning("serving a stale copy for %s: %s", endpoint, error.code)
         return CachedBody(body=entry[2], fetched_at=entry[0], cached=True, stale=True)

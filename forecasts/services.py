@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -119,7 +119,7 @@ def _with_place(answer: WeatherAnswer, place: dict[str, Any] | None) -> WeatherA
     location["name"] = place.get("name") or location.get("name")
     location["country"] = place.get("country") or location.get("country")
     payload["location"] = location
-    return WeatherAnswer(encode(payload), answer.provider, answer.cached, answer.stale, answer.fetched_at)
+    return replace(answer, body=encode(payload))
 
 
 def weather_current(*, principal: Principal, location: Location, units: str, lang: str) -> WeatherAnswer:
@@ -144,7 +144,7 @@ def weather_forecast(
     if cnt < 40:
         payload = json.loads(answer.body)
         payload["steps"] = payload["steps"][:cnt]
-        answer = WeatherAnswer(encode(payload), answer.provider, answer.cached, answer.stale, answer.fetched_at)
+        answer = replace(answer, body=encode(payload))
     return _with_place(answer, place)
 
 
@@ -172,7 +172,7 @@ def _limit_results(answer: WeatherAnswer, limit: int) -> WeatherAnswer:
         return answer
     payload = json.loads(answer.body)
     payload["results"] = payload["results"][:limit]
-    return WeatherAnswer(encode(payload), answer.provider, answer.cached, answer.stale, answer.fetched_at)
+    return replace(answer, body=encode(payload))
 
 
 def air_quality(*, principal: Principal, location: Location) -> WeatherAnswer:
