@@ -50,3 +50,19 @@ class ApiExceptionMiddleware:
             logger.exception("unhandled error under the API", exc_info=exception)
         request.wx_error_code = error.code  # type: ignore[attr-defined]
         return problem_response(error)
+
+
+class ApiSecurityHeadersMiddleware:
+    """The API stack's fixed headers (OWASP REST Security): a JSON answer loads nothing and
+    may not be framed. Constant strings, unlike django-csp's per-response policy build."""
+
+    CSP = "default-src 'none'; frame-ancestors 'none'"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", self.CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response

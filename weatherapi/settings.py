@@ -116,6 +116,30 @@ METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
 if not METRICS_ENABLED:
     MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("django_prometheus.middleware.")]
 
+# The API (/v1/) and the probes run a lean stack (weatherapi/handlers.py): no browser
+# middleware, and fixed API security headers instead of the site's CSP and X-Frame-Options.
+SITE_ONLY_MIDDLEWARE = frozenset({
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "axes.middleware.AxesMiddleware",
+})
+API_MIDDLEWARE = [
+    m
+    for entry in MIDDLEWARE
+    if entry not in SITE_ONLY_MIDDLEWARE
+    for m in (
+        [entry, "weatherapi.middleware.ApiSecurityHeadersMiddleware"]
+        if entry == "django.middleware.security.SecurityMiddleware"
+        else [entry]
+    )
+]
+
 ROOT_URLCONF = "weatherapi.urls"
 WSGI_APPLICATION = "weatherapi.wsgi.application"
 
