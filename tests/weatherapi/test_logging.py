@@ -252,3 +252,18 @@ def test_gunicorn_and_app_lines_are_json_and_free_of_secrets(tmp_path, upstream)
     assert [line["status"] for line in api_lines] == [200, 401, 401]
     assert api_lines[0]["credential_prefix"] == key[:16]
     assert not [line for line in lines if line["logger"] == "gunicorn.access"]  # one line per request
+
+
+@pytest.mark.slow
+def test_gunicorn_access_log_when_asked_for(tmp_path):
+    """GUNICORN_ACCESS_LOG=- turns gunicorn's own JSON access line on (it is off by default:
+    the Django line above is the one per request)."""
+    from tests.support.servers import GunicornServer
+
+    log_path = tmp_path / "gunicorn.log"
+    with GunicornServer({"GUNICORN_ACCESS_LOG": "-"}, workers=1, threads=2, log_path=log_path) as server:
+        assert requests.get(server.url + "/healthz", headers={"X-Request-ID": "req-access-on"}, timeout=10).ok
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    access = [(a["path"], a["status"]) for a in lines
+              if a["logger"] == "gunicorn.access" and a["request_id"] == "req-access-on"]
+    assert access == [("/healthz", 200)]
