@@ -93,7 +93,6 @@ MIDDLEWARE = [
     "weatherapi.middleware.RequestIdMiddleware",
     # Inside the request id, outside everything else: logs the final status of every request.
     "weatherapi.access_log.AccessLogMiddleware",
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "weatherapi.middleware.ApiExceptionMiddleware",
     "billing.middleware.MeteringMiddleware",
@@ -106,15 +105,15 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "axes.middleware.AxesMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "weatherapi.metrics.PrometheusMiddleware",
 ]
 
 # Off only for the metrics benchmark's baseline (scripts/bench_metrics.py): removes the
-# django-prometheus request middlewares. The database and cache backends, our own
+# request metrics middleware. The database and cache backends, our own
 # counters and /metrics stay.
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
 if not METRICS_ENABLED:
-    MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("django_prometheus.middleware.")]
+    MIDDLEWARE = [m for m in MIDDLEWARE if m != "weatherapi.metrics.PrometheusMiddleware"]
 
 # The API (/v1/) and the probes run a lean stack (weatherapi/handlers.py): no browser
 # middleware, and fixed API security headers instead of the site's CSP and X-Frame-Options.
