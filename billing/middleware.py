@@ -3,7 +3,10 @@ rate-limit headers on every such answer (errors included).
 
 The event is recorded after the view has answered (the status and latency are part of
 it) and before the answer leaves: one XADD, or one database transaction without Redis
-(``billing.services.usage.usage_event_record``).
+(``billing.services.usage.usage_event_record``). When the answer was in hand before the
+throttle ran (a weather body this process holds, ``weatherapi.api``), the throttle's
+script has already appended the event with the admission (``RateState.event_recorded``)
+and nothing is recorded here.
 
 No unmetered service (DESIGN §11): the throttle already refuses with 503 before the view
 runs when Redis is failing and the database does not answer. If both stores fail only
@@ -15,19 +18,19 @@ read, a test-mode call) goes out, and the lost event is logged and counted
 
 from __future__ import annotations
 
+import logging
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from accounts.credentials import Principal
-from billing.endpoints import is_billable
-from billing.services.usage import UsageRecord, usage_event_record
+from billing.services.usage import usage_event_record, usage_record_build
 from billing.throttles import RateState, limiter_peek, ratelimit_headers
 from weatherapi.errors import ServiceUnavailable, problem_response
+
+logger = logging.getLogger(__name__)
 
 
 def _endpoint(request: HttpRequest) -> str:
@@ -44,6 +47,7 @@ class MeteringMiddleware:
         if not request.path_info.startswith("/v1/"):
             return self.get_response(request)
         started = time.perf_counter()
+        request.wx_started = started  # type: ignore[attr-defined]
         response = self.get_response(request)
         principal = getattr(request, "wx_principal", None)
         if not isinstance(principal, Principal):
@@ -55,21 +59,18 @@ class MeteringMiddleware:
             # The throttle never ran (e.g. 403 for a missing scope): read, do not count.
             state = limiter_peek(principal=principal)
 
-        if settings.METERING_ENABLED:
-            endpoint = _endpoint(request)
-            record = UsageRecord(
-                id=uuid.uuid4(),
-                account_id=principal.account_id,
-                credential_type=principal.credential_type,
-                credential_id=principal.credential_id,
-                endpoint=endpoint,
-                mode=principal.mode,
+        if state.event_recorded:
+            if response.status_code != 200:
+                # Recorded as a 200 with the admission; only a bug after it can get here.
+                logger.error("usage event recorded as 200 at admission, answered %s", response.status_code)
+        elif settings.METERING_ENABLED:
+            record = usage_record_build(
+                principal=principal,
+                endpoint=_endpoint(request),
                 status=response.status_code,
-                billable=is_billable(endpoint=endpoint, status=response.status_code, mode=principal.mode),
                 cache=getattr(request, "wx_cache", None),
                 latency_ms=latency_ms,
-                occurred_at=datetime.now(tz=UTC),
-                request_id=str(getattr(request, "request_id", "") or "")[:64],
+                request_id=str(getattr(request, "request_id", "") or ""),
             )
             if usage_event_record(record=record) is None and record.billable:
                 response = problem_response(

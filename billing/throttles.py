@@ -54,8 +54,9 @@ from rest_framework.throttling import BaseThrottle
 from accounts.credentials import Principal, Stamp, local_forget, resolve_local
 from billing.endpoints import is_product_endpoint
 from billing.redis_conn import redis_client, redis_failed
+from billing.services.usage import UsageRecord, usage_record_build
 from weatherapi.errors import QuotaExceeded, RateLimited, ServiceUnavailable
-from weatherapi.metrics import THROTTLE_REJECTIONS
+from weatherapi.metrics import THROTTLE_REJECTIONS, USAGE_EVENTS
 
 MINUTE_SECONDS = 60
 # The draft's window for a month policy, as the contract writes it (30 days); ``t`` in the
@@ -64,25 +65,31 @@ MONTH_POLICY_SECONDS = 2_592_000
 
 ALLOWED, RATE_LIMITED, QUOTA_EXCEEDED, STALE = 0, 1, 2, 3
 
-# KEYS: minute counter, month counter[, credential version token].
+# KEYS: minute counter, month counter, credential version token ('' for none), usage stream.
 # ARGV: per-minute limit, monthly limit, hard cap (0/1), counts toward month (0/1),
-#       minute key ttl, month key expiry (unix time)[, the token the caller's copy carries].
-# Returns {verdict, minute count, month count}; a refused call increments nothing.
+#       minute key ttl, month key expiry (unix time), the token the caller's copy carries,
+#       a usage event to record when admitted ('' for none).
+# Returns {verdict, minute count, month count, event recorded (0/1)}; a refused call
+# increments and records nothing.
 # Verdict 3 (STALE): the caller's in-process credential copy is outdated (the token changed
 # or vanished): nothing is counted, the caller re-resolves and calls again. Checking it here
 # costs no extra round trip (accounts.credentials).
+# The event: when the answer is already in hand before the throttle (a weather body this
+# process holds), its usage event rides in the same round trip (weatherapi.api). The keys
+# span hash slots, as the version token's always did: Redis runs unclustered (ElastiCache
+# replication group, terraform/modules/data).
 _LUA = """
-if KEYS[3] and redis.call('GET', KEYS[3]) ~= ARGV[7] then
-  return {3, 0, 0}
+if KEYS[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[7] then
+  return {3, 0, 0, 0}
 end
 local minute = tonumber(redis.call('GET', KEYS[1]) or '0')
 local month = tonumber(redis.call('GET', KEYS[2]) or '0')
 local counts_month = ARGV[4] == '1'
 if counts_month and ARGV[3] == '1' and month >= tonumber(ARGV[2]) then
-  return {2, minute, month}
+  return {2, minute, month, 0}
 end
 if minute >= tonumber(ARGV[1]) then
-  return {1, minute, month}
+  return {1, minute, month, 0}
 end
 minute = redis.call('INCR', KEYS[1])
 if minute == 1 then redis.call('EXPIRE', KEYS[1], ARGV[5]) end
@@ -90,7 +97,11 @@ if counts_month then
   month = redis.call('INCR', KEYS[2])
   if month == 1 then redis.call('EXPIREAT', KEYS[2], ARGV[6]) end
 end
-return {0, minute, month}
+if ARGV[8] ~= '' then
+  redis.call('XADD', KEYS[4], '*', 'e', ARGV[8])
+  return {0, minute, month, 1}
+end
+return {0, minute, month, 0}
 """
 
 
@@ -107,6 +118,7 @@ class RateState:
     month_reset: int  # seconds until the calendar month ends
     hard_cap: bool
     source: str  # "redis" or "memory"
+    event_recorded: bool = False  # the usage event went to the stream with the admission
 
     @property
     def minute_remaining(self) -> int:
@@ -219,28 +231,38 @@ def _database_answers() -> bool:
 
 
 def limiter_hit(
-    *, principal: Principal, counts_month: bool, now: float | None = None, stamp: Stamp | None = None
+    *,
+    principal: Principal,
+    counts_month: bool,
+    now: float | None = None,
+    stamp: Stamp | None = None,
+    event: UsageRecord | None = None,
 ) -> tuple[int, RateState]:
     """Count one request against both windows. Returns (verdict, state).
 
     With ``stamp`` (the principal is an in-process copy) the script first checks the
-    credential's version token: STALE, counting nothing, when it changed."""
+    credential's version token: STALE, counting nothing, when it changed.
+
+    With ``event`` (the answer is known before admission) an admitted call also appends
+    the usage event to the stream in the same script; ``state.event_recorded`` says it
+    did. When Redis fails nothing is recorded here and the metering middleware records the
+    event the ordinary way."""
     now = time.time() if now is None else now
     w = Windows.at(now)
     plan = principal.plan
     source = "redis"
     client = redis_client()
     verdict = None
+    recorded = 0
     if client is not None:
-        keys = list(_keys(principal.account_id, w))
+        minute_key, month_key = _keys(principal.account_id, w)
+        keys = [minute_key, month_key, stamp.version_key if stamp is not None else "", settings.USAGE_STREAM_KEY]
         args: list[Any] = [plan.requests_per_minute, plan.included_requests, int(plan.hard_cap),
-                           int(counts_month), MINUTE_SECONDS * 2, w.month_end + 3600]
-        if stamp is not None:
-            keys.append(stamp.version_key)
-            args.append(stamp.token)
+                           int(counts_month), MINUTE_SECONDS * 2, w.month_end + 3600,
+                           stamp.token if stamp is not None else "", event.to_json() if event is not None else ""]
         try:
             # The only Redis round trip of the throttle (EVALSHA; EVAL once after a restart).
-            verdict, minute, month = _script(client)(keys=keys, args=args, client=client)
+            verdict, minute, month, recorded = _script(client)(keys=keys, args=args, client=client)
         except Exception as e:  # noqa: BLE001 - any Redis failure: take the fallback
             redis_failed(e, what="throttle")
             verdict = None
@@ -256,7 +278,9 @@ def limiter_hit(
             principal.account_id, w, rpm=plan.requests_per_minute, included=plan.included_requests,
             hard_cap=plan.hard_cap, counts_month=counts_month,
         )
-    return int(verdict), _state(principal, w, int(minute), int(month), source)
+    if recorded:
+        USAGE_EVENTS.labels(sink="stream").inc()
+    return int(verdict), _state(principal, w, int(minute), int(month), source, event_recorded=bool(recorded))
 
 
 def limiter_peek(*, principal: Principal, now: float | None = None) -> RateState:
@@ -274,7 +298,9 @@ def limiter_peek(*, principal: Principal, now: float | None = None) -> RateState
     return _state(principal, w, minute, month, "memory")
 
 
-def _state(principal: Principal, w: Windows, minute: int, month: int, source: str) -> RateState:
+def _state(
+    principal: Principal, w: Windows, minute: int, month: int, source: str, *, event_recorded: bool = False
+) -> RateState:
     plan = principal.plan
     return RateState(
         plan_code=plan.code,
@@ -286,11 +312,28 @@ def _state(principal: Principal, w: Windows, minute: int, month: int, source: st
         month_reset=max(1, w.month_end - w.now),
         hard_cap=plan.hard_cap,
         source=source,
+        event_recorded=event_recorded,
     )
 
 
 def counts_toward_month(*, principal: Principal, endpoint: str) -> bool:
     return principal.mode == "live" and is_product_endpoint(endpoint)
+
+
+def _admission_event(request: Request, principal: Principal, endpoint: str, ready: Any) -> UsageRecord | None:
+    """The usage event of an answer already in hand (``weatherapi.api.ApiView.ready``),
+    to be recorded by the throttle's script together with the admission."""
+    if ready is None or not settings.METERING_ENABLED or not settings.REDIS_URL:
+        return None
+    started = getattr(request._request, "wx_started", None)
+    return usage_record_build(
+        principal=principal,
+        endpoint=endpoint[:40] or "unknown",
+        status=200,
+        cache=ready.cache,
+        latency_ms=int((time.perf_counter() - started) * 1000) if started is not None else 0,
+        request_id=str(getattr(request._request, "request_id", "") or ""),
+    )
 
 
 class PlanThrottle(BaseThrottle):
@@ -302,11 +345,12 @@ class PlanThrottle(BaseThrottle):
             return True
         endpoint = getattr(view, "metering_endpoint", "") or ""
         credential = getattr(request._request, "wx_credential", None)
+        ready = getattr(view, "ready", None)
         for attempt in range(3):
             stamp = credential[0] if credential is not None and attempt < 2 else None
             verdict, state = limiter_hit(
                 principal=principal, counts_month=counts_toward_month(principal=principal, endpoint=endpoint),
-                stamp=stamp,
+                stamp=stamp, event=_admission_event(request, principal, endpoint, ready),
             )
             if verdict != STALE:
                 break

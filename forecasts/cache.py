@@ -9,6 +9,14 @@ Concurrent misses are coalesced twice: threads of one process wait on an in-proc
 event (``_local_flights``), and processes race for a short ``SET NX`` lock in the cache
 (``cache.add``); the winner fetches, the others poll the cache briefly. When Redis is
 down ``cache.add`` answers ``None`` and each process fetches for itself.
+
+In front of the shared cache, each process keeps the fresh entries it has read or written
+(``_local``: at most ``CACHE_LOCAL_ENTRIES``, each for at most ``CACHE_LOCAL_SECONDS`` and
+never past its ``fresh_until``), so a popular place costs no Redis round trip at all. Only
+fresh copies are kept: staleness and coalescing are always decided by the shared cache.
+Inside ``local_only()`` a lookup that the process cannot answer from its own copies raises
+``NotLocal`` instead of doing I/O; the weather views use it to know, before the throttle
+runs, whether the answer is already in hand (``weatherapi.api``).
 """
 
 from __future__ import annotations
@@ -18,7 +26,9 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +67,63 @@ _local_flights: dict[str, _Flight] = {}
 _local_lock = threading.Lock()
 
 
-def _read(key: str) -> tuple[float, float, bytes] | None:
+Entry = tuple[float, float, bytes]  # (fetched_at, fresh_until, body)
+
+
+class NotLocal(Exception):  # noqa: N818 - a signal, not an error
+    """Inside ``local_only()``: the answer needs the shared cache or the upstream."""
+
+
+class LocalCopies:
+    """This process's fresh copies: bounded, oldest inserted evicted first."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Entry]] = {}  # key -> (keep until, entry)
+        self._lock = threading.Lock()
+
+    def get(self, key: str, now: float) -> Entry | None:
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        if found[0] <= now:
+            self._entries.pop(key, None)
+            return None
+        return found[1]
+
+    def put(self, key: str, entry: Entry, now: float) -> None:
+        limit = settings.CACHE_LOCAL_ENTRIES
+        keep_until = min(entry[1], now + settings.CACHE_LOCAL_SECONDS)
+        if limit <= 0 or keep_until <= now:
+            return
+        with self._lock:
+            while len(self._entries) >= limit and key not in self._entries:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[key] = (keep_until, entry)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_local = LocalCopies()
+_local_only: ContextVar[bool] = ContextVar("weather_cache_local_only", default=False)
+
+
+def local_clear() -> None:
+    """Forget this process's copies (tests; the shared cache is cleared separately)."""
+    _local.clear()
+
+
+@contextmanager
+def local_only() -> Iterator[None]:
+    token = _local_only.set(True)
+    try:
+        yield
+    finally:
+        _local_only.reset(token)
+
+
+def _read(key: str) -> Entry | None:
     entry = cache.get(key)
     if isinstance(entry, tuple) and len(entry) == 3:
         return entry
@@ -68,7 +134,13 @@ def get_or_fetch(
     key: str, *, ttl: int, endpoint: str, fetch: Callable[[], Any]
 ) -> CachedBody:
     now = time.time()
-    entry = _read(key)
+    entry = _local.get(key, now)
+    if entry is None:
+        if _local_only.get():
+            raise NotLocal(key)
+        entry = _read(key)
+        if entry is not None and entry[1] > now:
+            _local.put(key, entry, now)
     if entry is not None and entry[1] > now:
         CACHE_REQUESTS.labels(endpoint, "hit").inc()
         return CachedBody(body=entry[2], fetched_at=entry[0], cached=True, stale=False)
@@ -107,7 +179,7 @@ def _fetch_across_processes(
     ttl: int,
     endpoint: str,
     fetch: Callable[[], Any],
-    stale: tuple[float, float, bytes] | None,
+    stale: Entry | None,
 ) -> CachedBody:
     lock_key = f"{key}:lock"
     deadline = time.monotonic() + settings.COALESCE_WAIT_SECONDS
@@ -142,7 +214,7 @@ def _fetch_and_store(
     ttl: int,
     endpoint: str,
     fetch: Callable[[], Any],
-    stale: tuple[float, float, bytes] | None,
+    stale: Entry | None,
 ) -> CachedBody:
     # Re-check: the key may have been filled between our miss and taking the lock.
     entry = _read(key)
@@ -161,6 +233,7 @@ def _fetch_and_store(
     body = encode(payload)
     fetched_at = time.time()
     cache.set(key, (fetched_at, fetched_at + ttl, body), ttl + settings.CACHE_STALE_SECONDS)
+    _local.put(key, (fetched_at, fetched_at + ttl, body), fetched_at)
     return CachedBody(body=body, fetched_at=fetched_at, cached=False, stale=False)
 
 
@@ -168,7 +241,7 @@ def _serve_stale_or_raise(
     key: str,
     endpoint: str,
     error: ApplicationError,
-    entry: tuple[float, float, bytes] | None = None,
+    entry: Entry | None = None,
 ) -> CachedBody:
     entry = entry or _read(key)
     # entry[1] is when it stopped being fresh; it may be served for CACHE_STALE_SECONDS more.

@@ -18,11 +18,14 @@ from tests.fakes.openweather import FakeOpenWeather
 def _clean_cache() -> Iterator[None]:
     # Account ids repeat between tests, so per-process throttle counters must not leak.
     from billing.throttles import memory_limiter
+    from forecasts.cache import local_clear
 
     cache.clear()
+    local_clear()
     memory_limiter.clear()
     yield
     cache.clear()
+    local_clear()
     memory_limiter.clear()
 
 

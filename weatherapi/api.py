@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpResponse
@@ -143,8 +144,22 @@ class JsonOnlyNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+@dataclass(frozen=True, slots=True)
+class ReadyAnswer:
+    """A successful answer a view already holds when the throttle runs (rendered bytes)."""
+
+    body: bytes
+    cache: str  # the cache outcome recorded with the usage event: hit, miss or stale
+
+
 class ApiView(APIView):
     """One operation per view. Query parameters are validated by ``query_serializer``.
+
+    ``answer_in_hand``: a view that can sometimes answer without any I/O (a weather body
+    this process holds) returns that answer here, before the throttle runs. The throttle
+    then records the usage event in its own Redis script with the admission, so such a
+    request costs one Redis round trip in all (``billing.throttles``). The ordering of
+    outcomes does not change: a throttled or invalid request is answered as before.
 
     ``query_memo``: the validation is a pure function of the query string (no clock, no
     database), so a process remembers the validated parameters of recent query strings
@@ -156,6 +171,15 @@ class ApiView(APIView):
     query_serializer: type[serializers.Serializer] | None = None
     query_memo = False
     content_negotiation_class = JsonOnlyNegotiation
+    ready: ReadyAnswer | None = None
+
+    def answer_in_hand(self, request: Request) -> ReadyAnswer | None:
+        return None
+
+    def check_throttles(self, request: Request) -> None:
+        # After authentication and permissions, before the throttle reads ``self.ready``.
+        self.ready = self.answer_in_hand(request)
+        super().check_throttles(request)
 
     def principal(self, request: Request) -> Principal:
         principal = request.auth

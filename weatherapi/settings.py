@@ -211,6 +211,10 @@ CACHE_TTL_FORECAST = env_int("CACHE_TTL_FORECAST", 1800)
 CACHE_TTL_GEOCODE = env_int("CACHE_TTL_GEOCODE", 86400)
 CACHE_TTL_AIR = env_int("CACHE_TTL_AIR", 1800)
 CACHE_STALE_SECONDS = env_int("CACHE_STALE_SECONDS", 21600)
+# Each process keeps fresh weather entries it has seen, so a popular place costs no Redis
+# round trip (forecasts/cache.py). 0 entries turns it off.
+CACHE_LOCAL_ENTRIES = env_int("CACHE_LOCAL_ENTRIES", 1024)
+CACHE_LOCAL_SECONDS = env_int("CACHE_LOCAL_SECONDS", 60)
 CREDENTIAL_CACHE_SECONDS = env_int("CREDENTIAL_CACHE_SECONDS", 3600)
 # With Redis: how long a process keeps its own copy of a resolved credential. Every use is
 # validated by a version token in the throttle's script (accounts.credentials), so this

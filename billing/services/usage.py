@@ -26,7 +26,9 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from accounts.credentials import Principal
 from accounts.models import ApiKey
+from billing.endpoints import is_billable
 from billing.models import UsageDaily, UsageEvent
 from billing.redis_conn import redis_client, redis_failed
 from weatherapi.metrics import USAGE_EVENTS
@@ -75,6 +77,32 @@ class UsageRecord:
             status=int(d["s"]), billable=bool(d["b"]), cache=d.get("c"), latency_ms=int(d["l"]),
             occurred_at=datetime.fromtimestamp(float(d["t"]), tz=UTC), request_id=str(d.get("r") or "")[:64],
         )
+
+
+def usage_record_build(
+    *,
+    principal: Principal,
+    endpoint: str,
+    status: int,
+    cache: str | None,
+    latency_ms: int,
+    request_id: str,
+) -> UsageRecord:
+    """The usage event of one request, with a fresh id (the exactly-once key)."""
+    return UsageRecord(
+        id=uuid.uuid4(),
+        account_id=principal.account_id,
+        credential_type=principal.credential_type,
+        credential_id=principal.credential_id,
+        endpoint=endpoint,
+        mode=principal.mode,
+        status=status,
+        billable=is_billable(endpoint=endpoint, status=status, mode=principal.mode),
+        cache=cache,
+        latency_ms=latency_ms,
+        occurred_at=datetime.now(tz=UTC),
+        request_id=request_id[:64],
+    )
 
 
 def usage_event_record(*, record: UsageRecord) -> str | None:
