@@ -39,6 +39,7 @@ mid-request (see ``billing.middleware``).
 from __future__ import annotations
 
 import calendar
+import functools
 import threading
 import time
 from collections import OrderedDict
@@ -140,17 +141,24 @@ class Windows:
     @classmethod
     def at(cls, now: float) -> Windows:
         minute_id = int(now // MINUTE_SECONDS)
-        moment = datetime.fromtimestamp(now, tz=UTC)
-        days = calendar.monthrange(moment.year, moment.month)[1]
-        start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
-        month_end = int(start.timestamp()) + days * 86400
+        month_id, month_end = _month_of_minute(minute_id)
         return cls(
             now=int(now),
             minute_id=minute_id,
             minute_reset=max(1, (minute_id + 1) * MINUTE_SECONDS - int(now)),
-            month_id=f"{moment.year:04d}{moment.month:02d}",
+            month_id=month_id,
             month_end=month_end,
         )
+
+
+@functools.lru_cache(maxsize=4)
+def _month_of_minute(minute_id: int) -> tuple[str, int]:
+    """The calendar month (``YYYYMM``, unix time of its end) a minute falls in: computed
+    once a minute, not on every request (a minute never spans two months)."""
+    moment = datetime.fromtimestamp(minute_id * MINUTE_SECONDS, tz=UTC)
+    days = calendar.monthrange(moment.year, moment.month)[1]
+    start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
+    return f"{moment.year:04d}{moment.month:02d}", int(start.timestamp()) + days * 86400
 
 
 def _keys(account_id: int, w: Windows) -> tuple[str, str]:

@@ -50,8 +50,15 @@ class WeatherAnswer:
         }
 
     def render(self) -> bytes:
-        """The response body: ``source`` spliced in front of the cached object, no re-encoding."""
-        source = json.dumps(self.source(), separators=(",", ":")).encode()
+        """The response body: ``source`` spliced in front of the cached object, no re-encoding.
+        Formatted by hand: it is on every answer, and every value is a plain literal
+        (``test_render_matches_source`` holds it to ``source()``)."""
+        fetched_at = datetime.fromtimestamp(self.fetched_at, tz=UTC).isoformat().replace("+00:00", "Z")
+        source = (
+            f'{{"provider":"{self.provider}","cached":{"true" if self.cached else "false"},'
+            f'"stale":{"true" if self.stale else "false"},"fetched_at":"{fetched_at}",'
+            f'"age_seconds":{max(0, int(time.time() - self.fetched_at))}}}'
+        ).encode()
         if self.body == b"{}":
             return b'{"source":' + source + b"}"
         return b'{"source":' + source + b"," + self.body[1:]
