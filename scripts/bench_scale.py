@@ -15,7 +15,7 @@
   accounts / 10,000,000 events as rollups); p50/p99 and the EXPLAIN ANALYZE of the series.
 * ``inproc``: microseconds of server CPU per request, the WSGI application called
   directly (no network client): ``/healthz`` against a warm cached
-  ``/v1/weather/current`` with an API key, through the whole middleware stack.
+  ``/v1/weather/current`` with an API key, through the application gunicorn serves.
 * ``worker``: the usage worker's store (``usage_events_store``) at its batch size: events
   per second for 20,000 events spread over 1,000 real keys (the ``last_used_at`` update).
 
@@ -243,7 +243,6 @@ def bench_inproc(n: int = 3000) -> None:
     import io
 
     from django.core.cache import cache
-    from django.core.wsgi import get_wsgi_application
 
     from accounts.services import api_key_create
     from forecasts.cache import encode
@@ -256,7 +255,7 @@ def bench_inproc(n: int = 3000) -> None:
     body = encode({"location": {"name": "London", "country": "GB", "lat": 51.51, "lon": -0.13}, "temperature": 16.7})
     cache.set(f"wx:openweather:cur:{Location.from_coords(51.51, -0.13).cache_token}:metric:en",
               (now, now + 3600, body), 7200)
-    app = get_wsgi_application()
+    from weatherapi.wsgi import application as app  # what gunicorn serves: the routed stacks
     seen: list[str] = []
 
     def one(path: str, query: str) -> None:
