@@ -69,8 +69,10 @@ class UsageEvent(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, editable=False)
+    # No index of its own: ``usage_account_time`` leads with the account and serves every
+    # per-account lookup; a second index only slows the worker's inserts.
     account = models.ForeignKey(
-        "accounts.Account", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "accounts.Account", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
     )
     credential_type = models.CharField(max_length=8, choices=CredentialType.choices)
     credential_id = models.BigIntegerField()

@@ -150,6 +150,10 @@ def _insert_events(records: Sequence[UsageRecord]) -> set[uuid.UUID]:
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     pk: Any = meta.pk
     inserted: set[uuid.UUID] = set()
+    # psycopg adapts every value of a record as it is (uuid, aware datetime, bool, int,
+    # str); elsewhere Django prepares them (on SQLite a UUID is 32 hex characters). Skipping
+    # the per-field preparation stores ~4 % more events a second (bench_scale.py worker).
+    native = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         for start in range(0, len(records), _CHUNK):
             chunk = records[start : start + _CHUNK]
@@ -157,8 +161,10 @@ def _insert_events(records: Sequence[UsageRecord]) -> set[uuid.UUID]:
             for r in chunk:
                 values = [r.id, r.account_id, r.credential_type, r.credential_id, r.endpoint, r.mode,
                           r.status, r.billable, r.cache or "", r.latency_ms, r.occurred_at, r.request_id]
-                # get_db_prep_save: a UUID is a uuid on PostgreSQL, 32 hex chars on SQLite.
-                params += [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
+                if native:
+                    params += values
+                else:
+                    params += [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
             row = "(" + ", ".join(["%s"] * len(fields)) + ")"
             sql = (
                 f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(chunk))} "  # noqa: S608 - identifiers from the model # nosec B608
