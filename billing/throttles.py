@@ -57,7 +57,7 @@ from billing.endpoints import is_product_endpoint
 from billing.redis_conn import redis_client, redis_failed
 from billing.services.usage import UsageRecord, usage_record_build
 from weatherapi.errors import QuotaExceeded, RateLimited, ServiceUnavailable
-from weatherapi.metrics import THROTTLE_REJECTIONS, USAGE_EVENTS
+from weatherapi.metrics import THROTTLE_REJECTIONS, USAGE_EVENTS, labelled
 
 MINUTE_SECONDS = 60
 # The draft's window for a month policy, as the contract writes it (30 days); ``t`` in the
@@ -287,7 +287,7 @@ def limiter_hit(
             hard_cap=plan.hard_cap, counts_month=counts_month,
         )
     if recorded:
-        USAGE_EVENTS.labels(sink="stream").inc()
+        labelled(USAGE_EVENTS, "stream").inc()
     return int(verdict), _state(principal, w, int(minute), int(month), source, event_recorded=bool(recorded))
 
 

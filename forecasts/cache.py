@@ -36,7 +36,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from weatherapi.errors import ApplicationError, LocationNotFound, UpstreamUnavailable
-from weatherapi.metrics import CACHE_REQUESTS, COALESCED_WAITS
+from weatherapi.metrics import CACHE_REQUESTS, COALESCED_WAITS, labelled
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def get_or_fetch(
         if entry is not None and entry[1] > now:
             _local.put(key, entry, now)
     if entry is not None and entry[1] > now:
-        CACHE_REQUESTS.labels(endpoint, "hit").inc()
+        labelled(CACHE_REQUESTS, endpoint, "hit").inc()
         return CachedBody(body=entry[2], fetched_at=entry[0], cached=True, stale=False)
 
     with _local_lock:

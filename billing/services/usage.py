@@ -31,7 +31,7 @@ from accounts.models import ApiKey
 from billing.endpoints import is_billable
 from billing.models import UsageDaily, UsageEvent
 from billing.redis_conn import redis_client, redis_failed
-from weatherapi.metrics import USAGE_EVENTS
+from weatherapi.metrics import USAGE_EVENTS, labelled
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def usage_event_record(*, record: UsageRecord) -> str | None:
     if client is not None:
         try:
             client.xadd(settings.USAGE_STREAM_KEY, {"e": record.to_json()})
-            USAGE_EVENTS.labels(sink="stream").inc()
+            labelled(USAGE_EVENTS, "stream").inc()
             return "stream"
         except Exception as e:  # noqa: BLE001 - any Redis failure: go to the database
             redis_failed(e, what="metering")
