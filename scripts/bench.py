@@ -146,6 +146,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--log-level", default="INFO",
+                        help="the app's LOG_LEVEL: INFO (production: one access line per request) or WARNING")
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternate (1) and (2) this many times and report each one's median round")
     parser.add_argument("--only", default="1,2,3,4,5",
@@ -186,7 +188,8 @@ def main() -> None:
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "METRICS_TOKEN": "bench-metrics-token",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        "LOG_LEVEL": "WARNING",
+        # Production logs one JSON access line per request (INFO); WARNING measures without.
+        "LOG_LEVEL": args.log_level,
         "AXES_ENABLED": "1",
     }
     subprocess.run(["redis-cli", "-u", redis_url, "FLUSHDB"], check=True, capture_output=True)
@@ -316,7 +319,7 @@ def main() -> None:
     print(f"\nmachine: {os.cpu_count()} cores, {mem_mb} MB; load average before {load_before[0]:.2f}, "
           f"after {load[0]:.2f} (1 min); wrk -t2 -c{args.connections} -d{args.duration}s; "
           f"gunicorn {server.env['GUNICORN_WORKERS']} workers x {server.env['GUNICORN_THREADS']} threads "
-          f"({server.env['GUNICORN_WORKER_CLASS']})\n")
+          f"({server.env['GUNICORN_WORKER_CLASS']}); LOG_LEVEL={args.log_level}\n")
     print(f"{'scenario':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'non-2xx':>8} {'sock err':>8}")
     for name, r in results.items():
         print(f"{name:34} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {int(r['requests']):9d} "

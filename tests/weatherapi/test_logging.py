@@ -81,6 +81,10 @@ def test_redact_keeps_the_display_prefix_only():
     # Idempotent: the handler's filter and the formatter both redact.
     once = redact(f"Bearer t0k {key} appid=zz")
     assert redact(once) == once
+    # A key used as the bearer token or as appid goes whole, in any letter case.
+    assert redact(f"BEARER%20{key}") == f"BEARER%20{REDACTED}"
+    assert redact(f"/x?APPID={key}&q=1") == f"/x?APPID={REDACTED}&q=1"
+    assert redact(f"Bearer {key}, then {key}") == f"Bearer {REDACTED}, then wx_live_AbCdEfGh{REDACTED}"
 
 
 def test_filter_and_formatter_redact_messages_args_extras_and_tracebacks(logs):
