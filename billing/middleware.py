@@ -21,12 +21,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from accounts.credentials import Principal
-from billing.services.usage import usage_event_record, usage_record_build
+from billing.services.usage import UsageRecord, usage_event_record, usage_record_build
 from billing.throttles import RateState, limiter_peek, ratelimit_headers
 from weatherapi.errors import ServiceUnavailable, problem_response
 
@@ -72,6 +73,11 @@ class MeteringMiddleware:
                 latency_ms=latency_ms,
                 request_id=str(getattr(request, "request_id", "") or ""),
             )
+            admission = getattr(request, "wx_admission_event", None)
+            if isinstance(admission, UsageRecord):
+                # The throttle's script may have appended this request's event even though
+                # its reply never arrived (a timeout): the same id makes the store keep one.
+                record = replace(record, id=admission.id, occurred_at=admission.occurred_at)
             if usage_event_record(record=record) is None and record.billable:
                 response = problem_response(
                     ServiceUnavailable("Usage cannot be recorded right now.", retry_after=5)

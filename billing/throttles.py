@@ -353,12 +353,16 @@ class PlanThrottle(BaseThrottle):
             return True
         endpoint = getattr(view, "metering_endpoint", "") or ""
         credential = getattr(request._request, "wx_credential", None)
-        ready = getattr(view, "ready", None)
+        # Built once: a retry (a STALE copy, or a script whose reply was lost to a timeout
+        # after it ran) carries the same event id, and so does the metering middleware's
+        # record if the script's append is not confirmed: the store keeps one per id.
+        event = _admission_event(request, principal, endpoint, getattr(view, "ready", None))
+        request._request.wx_admission_event = event  # type: ignore[attr-defined]
         for attempt in range(3):
             stamp = credential[0] if credential is not None and attempt < 2 else None
             verdict, state = limiter_hit(
                 principal=principal, counts_month=counts_toward_month(principal=principal, endpoint=endpoint),
-                stamp=stamp, event=_admission_event(request, principal, endpoint, ready),
+                stamp=stamp, event=event,
             )
             if verdict != STALE:
                 break

@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -82,11 +82,10 @@ class LocalCopies:
         self._lock = threading.Lock()
 
     def get(self, key: str, now: float) -> Entry | None:
+        # Lock-free read; an expired entry stays until put() replaces or evicts it, so
+        # only put() and clear() ever change the dict, both under the lock.
         found = self._entries.get(key)
-        if found is None:
-            return None
-        if found[0] <= now:
-            self._entries.pop(key, None)
+        if found is None or found[0] <= now:
             return None
         return found[1]
 
@@ -97,7 +96,7 @@ class LocalCopies:
             return
         with self._lock:
             while len(self._entries) >= limit and key not in self._entries:
-                self._entries.pop(next(iter(self._entries)))
+                self._entries.pop(next(iter(self._entries)), None)
             self._entries[key] = (keep_until, entry)
 
     def clear(self) -> None:
@@ -106,7 +105,9 @@ class LocalCopies:
 
 
 _local = LocalCopies()
-_local_only: ContextVar[bool] = ContextVar("weather_cache_local_only", default=False)
+# Inside local_only(): the cache endpoints of the hits so far, counted only if the answer
+# is used (a request refused by the throttle afterwards served nothing).
+_local_only: ContextVar[list[str] | None] = ContextVar("weather_cache_local_only", default=None)
 
 
 def local_clear() -> None:
@@ -115,12 +116,24 @@ def local_clear() -> None:
 
 
 @contextmanager
-def local_only() -> Iterator[None]:
-    token = _local_only.set(True)
+def local_only() -> Iterator[list[str]]:
+    """Lookups answer from this process's copies or raise ``NotLocal``; yields the cache
+    endpoints of the hits, for ``count_hits`` once the answer is actually given."""
+    hits: list[str] = []
+    token = _local_only.set(hits)
     try:
-        yield
+        yield hits
     finally:
         _local_only.reset(token)
+
+
+def in_local_only() -> bool:
+    return _local_only.get() is not None
+
+
+def count_hits(endpoints: Iterable[str]) -> None:
+    for endpoint in endpoints:
+        labelled(CACHE_REQUESTS, endpoint, "hit").inc()
 
 
 def _read(key: str) -> Entry | None:
@@ -135,14 +148,18 @@ def get_or_fetch(
 ) -> CachedBody:
     now = time.time()
     entry = _local.get(key, now)
+    local_hits = _local_only.get()
     if entry is None:
-        if _local_only.get():
+        if local_hits is not None:
             raise NotLocal(key)
         entry = _read(key)
         if entry is not None and entry[1] > now:
             _local.put(key, entry, now)
     if entry is not None and entry[1] > now:
-        labelled(CACHE_REQUESTS, endpoint, "hit").inc()
+        if local_hits is not None:
+            local_hits.append(endpoint)
+        else:
+            labelled(CACHE_REQUESTS, endpoint, "hit").inc()
         return CachedBody(body=entry[2], fetched_at=entry[0], cached=True, stale=False)
 
     with _local_lock:

@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.credentials import Principal
-from forecasts.cache import CachedBody, encode, get_or_fetch
+from forecasts.cache import CachedBody, NotLocal, encode, get_or_fetch, in_local_only
 from forecasts.locations import Location
 from forecasts.providers import Provider
 from forecasts.providers.openweather import OpenWeatherProvider
@@ -69,6 +69,8 @@ def provider_for(principal: Principal) -> Provider:
         return _sandbox
     client = get_client()
     if client is None:
+        if in_local_only():
+            raise NotLocal("no provider")  # said once, by the ordinary path
         logger.error("a live request arrived but OPENWEATHER_API_KEY is not set")
         raise UpstreamUnavailable("Live weather is not configured on this server.", retry_after=60)
     return OpenWeatherProvider(client)

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 
 from forecasts import serializers as s
 from forecasts import services
-from forecasts.cache import NotLocal, local_only
+from forecasts.cache import NotLocal, count_hits, local_only
 from weatherapi.api import (
     LOCATION_ERRORS,
     PROVIDER_ERRORS,
@@ -185,17 +185,19 @@ class WeatherApiView(ApiView):
             return None
         try:
             q = self.query(request)
-            with local_only():
+            with local_only() as hits:
                 answer = self.answer(request, q)
         except (NotLocal, ApplicationError, APIException):
             return None
-        return ReadyAnswer(body=answer.render(), cache=_cache_outcome(answer))
+        return ReadyAnswer(body=answer.render(), cache=_cache_outcome(answer), cache_hits=tuple(hits))
 
     def respond(self, request: Request) -> HttpResponse:
         ready = self.ready
         if ready is None:
             answer = self.answer(request, self.query(request))
             ready = ReadyAnswer(body=answer.render(), cache=_cache_outcome(answer))
+        else:
+            count_hits(ready.cache_hits)
         # The metering middleware records the cache outcome with the usage event.
         request._request.wx_cache = ready.cache  # type: ignore[attr-defined]
         return json_bytes_response(ready.body)

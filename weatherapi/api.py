@@ -150,6 +150,7 @@ class ReadyAnswer:
 
     body: bytes
     cache: str  # the cache outcome recorded with the usage event: hit, miss or stale
+    cache_hits: tuple[str, ...] = ()  # cache lookups to count once the answer is given
 
 
 class ApiView(APIView):

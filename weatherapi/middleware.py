@@ -54,7 +54,10 @@ class ApiExceptionMiddleware:
 
 class ApiSecurityHeadersMiddleware:
     """The API stack's fixed headers (OWASP REST Security): a JSON answer loads nothing and
-    may not be framed. Constant strings, unlike django-csp's per-response policy build."""
+    may not be framed. Constant strings, unlike django-csp's per-response policy build.
+
+    Also ``Content-Length``, which the site stack gets from ``CommonMiddleware``: without
+    it gunicorn sends chunked answers (and closes HTTP/1.0 connections)."""
 
     CSP = "default-src 'none'; frame-ancestors 'none'"
 
@@ -65,4 +68,6 @@ class ApiSecurityHeadersMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", self.CSP)
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if not response.streaming and "Content-Length" not in response:
+            response.headers["Content-Length"] = str(len(response.content))
         return response

@@ -137,10 +137,18 @@ def test_a_throttled_request_with_the_answer_in_hand_records_its_429_once(
     with django_capture_on_commit_callbacks(execute=True):
         subscription_change(account=account, plan=plan)
     redis_only.delete(settings.USAGE_STREAM_KEY)
+    from prometheus_client import REGISTRY
+
+    def hits() -> float:
+        return REGISTRY.get_sample_value(
+            "weatherapi_cache_requests_total", {"endpoint": "current", "outcome": "hit"}) or 0.0
+
+    hits_before = hits()
     statuses = [live_client.get(URL).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     records = [UsageRecord.from_json(e[1][b"e"]) for e in redis_only.xrange(settings.USAGE_STREAM_KEY)]
     assert [(r.status, r.billable) for r in records] == [(200, True)] * 3 + [(429, False)] * 2
+    assert hits() - hits_before == 3  # a refused request served nothing from the cache
 
 
 def _bearer_client(api_client, account):  # type: ignore[no-untyped-def]
@@ -270,3 +278,45 @@ def test_upstream_calls_of_one_process_run_concurrently(fake_openweather):
     for t in threads:
         t.join()
     assert peak[0] == 4
+
+
+def test_a_lost_script_reply_still_bills_the_request_once(live_client, account, upstream, redis_only, monkeypatch):
+    """The script ran (counted, appended the event) but its reply timed out: the request
+    falls back to the in-memory limiter and stores its event in PostgreSQL. Both copies
+    carry the same event id, so the request is billed once."""
+    import redis.exceptions
+    from django.core.management import call_command
+
+    from billing import throttles
+    from billing.models import UsageEvent
+    from billing.redis_conn import redis_reset
+
+    _warm(live_client)
+    call_command("usage_worker", "--once")
+    before = UsageEvent.objects.filter(account_id=account.id).count()
+    real_script = throttles._script
+    lost = []
+
+    def script_whose_reply_is_lost(client):  # type: ignore[no-untyped-def]
+        run = real_script(client)
+
+        def call(**kwargs):  # type: ignore[no-untyped-def]
+            run(**kwargs)
+            lost.append(kwargs["args"][-1])
+            raise redis.exceptions.TimeoutError("Timeout reading from socket")
+
+        return call
+
+    monkeypatch.setattr(throttles, "_script", script_whose_reply_is_lost)
+    try:
+        response = live_client.get(URL, HTTP_X_REQUEST_ID="req-lost-reply")
+    finally:
+        monkeypatch.undo()
+        redis_reset()
+    assert response.status_code == 200
+    assert lost and lost[0]  # the script did get the event
+    call_command("usage_worker", "--once")  # the stream's copy reaches the database too
+    events = UsageEvent.objects.filter(account_id=account.id, request_id="req-lost-reply")
+    assert events.count() == 1
+    assert UsageEvent.objects.filter(account_id=account.id).count() == before + 1
+    assert (events.get().status, events.get().billable) == (200, True)

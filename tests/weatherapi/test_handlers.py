@@ -51,7 +51,7 @@ def call(path: str, query: str = "", **headers: str) -> tuple[str, dict[str, lis
     ("/healthz", True),
     ("/readyz", True),
     ("/metrics", True),
-    ("/v1", False),  # the site stack redirects it to /v1/ (APPEND_SLASH)
+    ("/v1", False),  # the site stack's catch-all: a 404 problem document
     ("/healthz/", False),
     ("/api/docs/", False),
     ("/o/token/", False),
@@ -69,6 +69,7 @@ def test_api_answer_has_api_headers_and_no_browser_state(test_key):
     assert headers["content-security-policy"] == ["default-src 'none'; frame-ancestors 'none'"]
     assert headers["x-frame-options"] == ["DENY"]
     assert headers["x-content-type-options"] == ["nosniff"]
+    assert headers["content-length"] == [str(len(body))]  # not chunked
     assert "x-request-id" in headers and "ratelimit" in headers
     # No session, CSRF or messages middleware ran: nothing varies on or sets a cookie.
     assert "set-cookie" not in headers
@@ -80,12 +81,14 @@ def test_api_errors_are_still_problem_documents_on_the_lean_stack():
     status, headers, body = call("/v1/weather/current", "lat=51.51&lon=-0.13")
     assert status.startswith("401")
     assert headers["content-type"] == ["application/problem+json"]
+    assert headers["content-length"] == [str(len(body))]
     assert b'"authentication_required"' in body
 
 
 def test_probe_takes_the_lean_stack():
-    status, headers, _ = call("/healthz")
+    status, headers, body = call("/healthz")
     assert status.startswith("200")
+    assert headers["content-length"] == [str(len(body))]
     assert headers["content-security-policy"] == ["default-src 'none'; frame-ancestors 'none'"]
 
 
