@@ -13,7 +13,7 @@ ConfigMap). The upstream is the fake OpenWeather (``python -m tests.fakes.openwe
 the key is a live key on a plan with limits far above the load, so every answer is a 200
 cache hit after one warming request.
 
-METRICS_ENABLED=0 removes django-prometheus's two request middlewares only; the database
+METRICS_ENABLED=0 removes the request metrics middleware only; the database
 and cache backends and our own counters keep counting in both runs.
 
 Database: BENCH_DATABASE_URL, else DATABASE_URL, else

@@ -8,9 +8,9 @@ those paths run ``settings.API_MIDDLEWARE``: the shared outer middleware (reques
 access log, Prometheus, security headers, the API error handler, metering) plus fixed
 API security headers. Everything else runs the full ``settings.MIDDLEWARE``.
 
-The routing is by path only, before Django resolves the URL. ``API_MIDDLEWARE`` is derived
-from ``MIDDLEWARE`` in the settings (minus ``SITE_ONLY_MIDDLEWARE``), so the two stacks
-cannot drift apart in order or content.
+The routing is by path only, before Django resolves the URL. The settings build both
+stacks from the same shared pieces (``SITE_ONLY_MIDDLEWARE`` is what only the site stack
+has), so the two cannot drift apart in order or content.
 """
 
 from __future__ import annotations

@@ -89,13 +89,9 @@ INSTALLED_APPS = [
     "billing",
 ]
 
-MIDDLEWARE = [
-    "weatherapi.middleware.RequestIdMiddleware",
-    # Inside the request id, outside everything else: logs the final status of every request.
-    "weatherapi.access_log.AccessLogMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "weatherapi.middleware.ApiExceptionMiddleware",
-    "billing.middleware.MeteringMiddleware",
+# Browser-only middleware: the portal, admin, docs and OAuth pages need it; the API (/v1/)
+# and the probes run without it (weatherapi/handlers.py).
+SITE_ONLY_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -105,38 +101,30 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "axes.middleware.AxesMiddleware",
-    "weatherapi.metrics.PrometheusMiddleware",
 ]
-
 # Off only for the metrics benchmark's baseline (scripts/bench_metrics.py): removes the
 # request metrics middleware. The database and cache backends, our own
 # counters and /metrics stay.
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
-if not METRICS_ENABLED:
-    MIDDLEWARE = [m for m in MIDDLEWARE if m != "weatherapi.metrics.PrometheusMiddleware"]
-
-# The API (/v1/) and the probes run a lean stack (weatherapi/handlers.py): no browser
-# middleware, and fixed API security headers instead of the site's CSP and X-Frame-Options.
-SITE_ONLY_MIDDLEWARE = frozenset({
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "allauth.account.middleware.AccountMiddleware",
-    "axes.middleware.AxesMiddleware",
-})
+_METRICS_MIDDLEWARE = ["weatherapi.metrics.PrometheusMiddleware"] if METRICS_ENABLED else []
+_SHARED_OUTER_MIDDLEWARE = [
+    "weatherapi.middleware.RequestIdMiddleware",
+    # Inside the request id, outside everything else: logs the final status of every request.
+    "weatherapi.access_log.AccessLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+]
+_SHARED_INNER_MIDDLEWARE = [
+    "weatherapi.middleware.ApiExceptionMiddleware",
+    "billing.middleware.MeteringMiddleware",
+]
+MIDDLEWARE = [*_SHARED_OUTER_MIDDLEWARE, *_SHARED_INNER_MIDDLEWARE, *SITE_ONLY_MIDDLEWARE, *_METRICS_MIDDLEWARE]
+# The lean stack: the same minus the browser middleware, with fixed API security headers
+# instead of the site's CSP and X-Frame-Options.
 API_MIDDLEWARE = [
-    m
-    for entry in MIDDLEWARE
-    if entry not in SITE_ONLY_MIDDLEWARE
-    for m in (
-        [entry, "weatherapi.middleware.ApiSecurityHeadersMiddleware"]
-        if entry == "django.middleware.security.SecurityMiddleware"
-        else [entry]
-    )
+    *_SHARED_OUTER_MIDDLEWARE,
+    "weatherapi.middleware.ApiSecurityHeadersMiddleware",
+    *_SHARED_INNER_MIDDLEWARE,
+    *_METRICS_MIDDLEWARE,
 ]
 
 ROOT_URLCONF = "weatherapi.urls"
