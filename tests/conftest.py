@@ -6,12 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 
 from forecasts.providers.openweather_client import reset_client
 from tests.factories import AccountFactory, api_key_for
 from tests.fakes.fixtures import fake_openweather, fake_openweather_server  # noqa: F401
 from tests.fakes.openweather import FakeOpenWeather
+from tests.support.client import RoutedClientHandler, routed_api_client
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +64,16 @@ def test_key(account) -> str:
 
 @pytest.fixture
 def api_client() -> APIClient:
-    return APIClient()
+    """DRF's test client, routed like the WSGI application (API paths: the lean stack)."""
+    return routed_api_client()
+
+
+@pytest.fixture
+def client() -> Client:
+    """pytest-django's ``client``, routed like the WSGI application."""
+    django_client = Client()
+    django_client.handler = RoutedClientHandler(enforce_csrf_checks=False, force_auth=False)
+    return django_client
 
 
 @pytest.fixture

@@ -34,17 +34,22 @@ def is_api_stack_path(path: str) -> bool:
     return path in API_PATHS or path.startswith(API_PATH_PREFIXES)
 
 
-class ApiWSGIHandler(WSGIHandler):
-    """A WSGIHandler whose middleware chain is ``settings.API_MIDDLEWARE``."""
+class ApiStackMixin:
+    """For a Django handler class: its middleware chain is ``settings.API_MIDDLEWARE``
+    (the test suite's client uses it too, so API tests run the stack gunicorn runs)."""
 
     def load_middleware(self, is_async: bool = False) -> None:
         with _load_lock:
             site = settings.MIDDLEWARE
             settings.MIDDLEWARE = settings.API_MIDDLEWARE
             try:
-                super().load_middleware(is_async)
+                super().load_middleware(is_async)  # type: ignore[misc]
             finally:
                 settings.MIDDLEWARE = site
+
+
+class ApiWSGIHandler(ApiStackMixin, WSGIHandler):
+    """A WSGIHandler whose middleware chain is ``settings.API_MIDDLEWARE``."""
 
 
 class RoutedWSGIApplication:

@@ -110,11 +110,11 @@ def test_events_go_to_the_stream_with_redis(redis, account, test_client):
 
 def test_accounts_are_metered_separately(settings):
     settings.REDIS_URL = None
-    from rest_framework.test import APIClient
+    from tests.support.client import routed_api_client
 
     a, b = AccountFactory(), AccountFactory()
     for account in (a, b):
-        client = APIClient()
+        client = routed_api_client()
         client.credentials(HTTP_X_API_KEY=api_key_for(account, mode="test"))
         client.get(SANDBOX)
     assert UsageEvent.objects.filter(account=a).count() == 1

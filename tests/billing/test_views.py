@@ -104,17 +104,16 @@ def test_invoices_are_scoped_to_the_caller(account, live_client):
 
 
 def test_account_endpoints_need_account_read_scope(account, db):
-    from rest_framework.test import APIClient
-
     from accounts.credentials import resolve_bearer_token  # noqa: F401 - the token path exists
     from tests.factories import oauth_client_for
+    from tests.support.client import routed_api_client
 
     client_row, secret = oauth_client_for(account)
     from oauth2_provider.models import AccessToken
 
     AccessToken.objects.create(application=client_row.application, token="tok-weather-only-0123456789",
                                scope="weather:read", expires=timezone.now() + timedelta(hours=1))
-    api = APIClient()
+    api = routed_api_client()
     api.credentials(HTTP_AUTHORIZATION="Bearer tok-weather-only-0123456789")
     answer = api.get("/v1/account")
     assert answer.status_code == 403 and answer.json()["code"] == "permission_denied"

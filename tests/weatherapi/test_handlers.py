@@ -99,3 +99,14 @@ def test_portal_page_keeps_the_full_browser_stack():
     assert any(c.startswith("csrftoken=") for c in headers["set-cookie"])
     assert "default-src 'self'" in headers["content-security-policy"][0]
     assert headers["x-frame-options"] == ["DENY"]
+
+
+@pytest.mark.django_db
+def test_the_suites_test_clients_route_like_the_wsgi_application(client, test_client):
+    """tests/support/client.py: API tests through Django's test client run the lean stack."""
+    api = test_client.get("/v1/weather/current?lat=51.51&lon=-0.13")
+    assert api.status_code == 200
+    assert api["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    page = client.get("/accounts/login/")
+    assert "default-src 'self'" in page["Content-Security-Policy"]
+    assert "csrftoken" in page.cookies
