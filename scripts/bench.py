@@ -38,7 +38,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.servers import GunicornServer  # noqa: E402
+from tests.support.servers import GunicornServer, ensure_database  # noqa: E402
 
 PY = sys.executable
 
@@ -67,16 +67,6 @@ end
 def run(cmd: list[str], env: dict[str, str], **kw) -> str:
     result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True, **kw)
     return result.stdout
-
-
-def ensure_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    exists = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],  # noqa: S608 - our own constant
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()
-    if exists != "1":
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
 
 
 def parse_wrk(output: str) -> dict[str, float]:

@@ -46,7 +46,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.servers import GunicornServer  # noqa: E402
+from tests.support.servers import GunicornServer, ensure_database  # noqa: E402
 
 PY = sys.executable
 METRICS_TOKEN = "bench-metrics-token"  # noqa: S105 - a local benchmark's token
@@ -55,18 +55,6 @@ URL_PATH = "/v1/weather/current?lat=51.51&lon=-0.13"
 
 def run(cmd: list[str], env: dict[str, str]) -> str:
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
-
-
-def ensure_database(url: str) -> None:
-    if not url.startswith(("postgres://", "postgresql://")):
-        return
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    exists = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],  # noqa: S608 - local bench
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()
-    if exists != "1":
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
 
 
 # --- Load generators ------------------------------------------------------------------

@@ -48,19 +48,10 @@ os.environ.update({
     "OPENWEATHER_API_KEY": "bench-unused", "OPENWEATHER_BASE_URL": "http://127.0.0.1:9",
 })
 
+from tests.support.servers import ensure_database  # noqa: E402
 
-def _ensure_database() -> None:
-    name = DB_URL.rsplit("/", 1)[1]
-    exists = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],  # noqa: S608 - our own name
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()
-    if exists != "1":
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True)
-
-
-_ensure_database()
+ensure_database(DB_URL)
+subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True)
 
 import django  # noqa: E402
 

@@ -27,6 +27,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database of ``url`` on the local server when it is missing
+    (the benchmarks' own databases); any other URL is left alone."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    exists = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],  # noqa: S608 - a local benchmark's own name
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    if exists != "1":
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+
+
 def current_database_url() -> str:
     """The URL of the database pytest-django is using right now (call inside a db test)."""
     from django.db import connection
