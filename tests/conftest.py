@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
@@ -29,6 +30,20 @@ def _clean_cache() -> Iterator[None]:
     cache.clear()
     local_clear()
     memory_limiter.clear()
+
+
+@pytest.fixture
+def redis():
+    """The real Redis of the suite, with an empty usage stream; skips where REDIS_URL is
+    unset (Redis-only behaviour: without it metering writes to the database by design)."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis (REDIS_URL)")
+    from django_redis import get_redis_connection
+
+    client = get_redis_connection("default")
+    client.delete(settings.USAGE_STREAM_KEY)
+    yield client
+    client.delete(settings.USAGE_STREAM_KEY)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 
 from billing.models import Plan
 from billing.plans import STANDARD_PLANS
@@ -35,18 +34,6 @@ def _standard_plans(request) -> None:
     request.getfixturevalue("_django_db_helper")
     for spec in STANDARD_PLANS:
         Plan.objects.get_or_create(code=spec["code"], defaults={k: v for k, v in spec.items() if k != "code"})
-
-
-@pytest.fixture
-def redis():
-    """The real Redis of the suite; skips where REDIS_URL is unset (Redis-only behaviour)."""
-    if not settings.REDIS_URL:
-        pytest.skip("needs Redis (REDIS_URL)")
-    from django_redis import get_redis_connection
-
-    client = get_redis_connection("default")
-    client.delete(settings.USAGE_STREAM_KEY)
-    return client
 
 
 def make_plan(code: str, *, rpm: int = 1000, included: int = 1_000_000,

@@ -34,18 +34,6 @@ URL = "/v1/weather/current?lat=51.51&lon=-0.13"
 EXPECTED_ROUND_TRIPS = 1
 
 
-@pytest.fixture
-def redis_only():
-    if not settings.REDIS_URL:
-        pytest.skip("needs Redis (REDIS_URL): without it metering writes to the database by design")
-    from django_redis import get_redis_connection
-
-    client = get_redis_connection("default")
-    client.delete(settings.USAGE_STREAM_KEY)
-    yield client
-    client.delete(settings.USAGE_STREAM_KEY)
-
-
 @contextmanager
 def count_redis_round_trips() -> Iterator[list[str]]:
     """Every command sent alone and every pipeline execute is one round trip."""
@@ -79,7 +67,7 @@ def _warm(client) -> None:  # type: ignore[no-untyped-def]
         assert response.status_code == 200, response.content
 
 
-def test_warm_cached_request_with_api_key_makes_no_query(live_client, upstream, redis_only, django_assert_num_queries):
+def test_warm_cached_request_with_api_key_makes_no_query(live_client, upstream, redis, django_assert_num_queries):
     _warm(live_client)
     with django_assert_num_queries(0):
         response = live_client.get(URL)
@@ -87,7 +75,7 @@ def test_warm_cached_request_with_api_key_makes_no_query(live_client, upstream, 
     assert response.json()["source"]["cached"] is True
 
 
-def test_warm_cached_request_with_api_key_redis_round_trips(live_client, upstream, redis_only):
+def test_warm_cached_request_with_api_key_redis_round_trips(live_client, upstream, redis):
     _warm(live_client)
     with count_redis_round_trips() as calls:
         response = live_client.get(URL)
@@ -96,7 +84,7 @@ def test_warm_cached_request_with_api_key_redis_round_trips(live_client, upstrea
     assert calls == ["EVALSHA"], calls
 
 
-def test_without_the_local_copy_the_body_and_the_event_are_separate_round_trips(live_client, upstream, redis_only):
+def test_without_the_local_copy_the_body_and_the_event_are_separate_round_trips(live_client, upstream, redis):
     """Another process filled the shared cache: GET for the body, XADD after the view."""
     from forecasts.cache import local_clear
 
@@ -109,14 +97,14 @@ def test_without_the_local_copy_the_body_and_the_event_are_separate_round_trips(
     assert calls == ["EVALSHA", "GET", "XADD"], calls
 
 
-def test_the_event_recorded_with_the_admission_is_the_answer_given(live_client, account, upstream, redis_only):
+def test_the_event_recorded_with_the_admission_is_the_answer_given(live_client, account, upstream, redis):
     from billing.services.usage import UsageRecord
 
     _warm(live_client)
-    redis_only.delete(settings.USAGE_STREAM_KEY)
+    redis.delete(settings.USAGE_STREAM_KEY)
     response = live_client.get(URL, HTTP_X_REQUEST_ID="req-hot-path-0001")
     assert response.status_code == 200
-    entries = redis_only.xrange(settings.USAGE_STREAM_KEY)
+    entries = redis.xrange(settings.USAGE_STREAM_KEY)
     assert len(entries) == 1  # once: by the script, not again by the metering middleware
     record = UsageRecord.from_json(entries[0][1][b"e"])
     assert (record.account_id, record.endpoint, record.status, record.billable, record.cache, record.mode) == (
@@ -126,7 +114,7 @@ def test_the_event_recorded_with_the_admission_is_the_answer_given(live_client, 
 
 
 def test_a_throttled_request_with_the_answer_in_hand_records_its_429_once(
-    live_client, account, upstream, redis_only, django_capture_on_commit_callbacks
+    live_client, account, upstream, redis, django_capture_on_commit_callbacks
 ):
     from billing.models import Plan
     from billing.services import subscription_change
@@ -136,7 +124,7 @@ def test_a_throttled_request_with_the_answer_in_hand_records_its_429_once(
     plan = Plan.objects.create(code="tiny", name="Tiny", requests_per_minute=5, included_requests=1000)
     with django_capture_on_commit_callbacks(execute=True):
         subscription_change(account=account, plan=plan)
-    redis_only.delete(settings.USAGE_STREAM_KEY)
+    redis.delete(settings.USAGE_STREAM_KEY)
     from prometheus_client import REGISTRY
 
     def hits() -> float:
@@ -146,7 +134,7 @@ def test_a_throttled_request_with_the_answer_in_hand_records_its_429_once(
     hits_before = hits()
     statuses = [live_client.get(URL).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
-    records = [UsageRecord.from_json(e[1][b"e"]) for e in redis_only.xrange(settings.USAGE_STREAM_KEY)]
+    records = [UsageRecord.from_json(e[1][b"e"]) for e in redis.xrange(settings.USAGE_STREAM_KEY)]
     assert [(r.status, r.billable) for r in records] == [(200, True)] * 3 + [(429, False)] * 2
     assert hits() - hits_before == 3  # a refused request served nothing from the cache
 
@@ -170,7 +158,7 @@ def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def test_warm_cached_request_with_bearer_token(api_client, account, upstream, redis_only, django_assert_num_queries):
+def test_warm_cached_request_with_bearer_token(api_client, account, upstream, redis, django_assert_num_queries):
     client = _bearer_client(api_client, account)
     _warm(client)
     with django_assert_num_queries(0), count_redis_round_trips() as calls:
@@ -179,7 +167,7 @@ def test_warm_cached_request_with_bearer_token(api_client, account, upstream, re
     assert len(calls) == EXPECTED_ROUND_TRIPS, calls
 
 
-def test_revocation_still_takes_effect_at_once(live_client, live_key, upstream, redis_only):
+def test_revocation_still_takes_effect_at_once(live_client, live_key, upstream, redis):
     """The in-process credential copy never outlives a revocation (version stamp)."""
     from accounts import services
     from accounts.models import ApiKey
@@ -190,7 +178,7 @@ def test_revocation_still_takes_effect_at_once(live_client, live_key, upstream, 
     assert response.status_code == 401
 
 
-def test_suspension_still_takes_effect_at_once(live_client, account, upstream, redis_only):
+def test_suspension_still_takes_effect_at_once(live_client, account, upstream, redis):
     from accounts import services
 
     _warm(live_client)
@@ -233,7 +221,7 @@ def test_usage_store_updates_last_used_in_one_statement(account):
     assert keys[0].last_used_at == base + timedelta(seconds=15)
 
 
-def test_weather_query_validation_is_memoized_and_still_validates(live_client, upstream, redis_only):
+def test_weather_query_validation_is_memoized_and_still_validates(live_client, upstream, redis):
     from forecasts.views import CurrentWeatherView
     from weatherapi.api import _query_memo
 
@@ -280,7 +268,7 @@ def test_upstream_calls_of_one_process_run_concurrently(fake_openweather):
     assert peak[0] == 4
 
 
-def test_a_lost_script_reply_still_bills_the_request_once(live_client, account, upstream, redis_only, monkeypatch):
+def test_a_lost_script_reply_still_bills_the_request_once(live_client, account, upstream, redis, monkeypatch):
     """The script ran (counted, appended the event) but its reply timed out: the request
     falls back to the in-memory limiter and stores its event in PostgreSQL. Both copies
     carry the same event id, so the request is billed once."""
