@@ -54,7 +54,7 @@ from rest_framework.throttling import BaseThrottle
 
 from accounts.credentials import Principal, Stamp, local_forget, resolve_local
 from billing.endpoints import is_product_endpoint
-from billing.redis_conn import redis_client, redis_failed
+from billing.redis_conn import redis_client, redis_failed, script_run
 from billing.services.usage import UsageRecord, usage_record_build
 from weatherapi.errors import QuotaExceeded, RateLimited, ServiceUnavailable
 from weatherapi.metrics import THROTTLE_REJECTIONS, USAGE_EVENTS, labelled
@@ -270,7 +270,7 @@ def limiter_hit(
                            stamp.token if stamp is not None else "", event.to_json() if event is not None else ""]
         try:
             # The only Redis round trip of the throttle (EVALSHA; EVAL once after a restart).
-            verdict, minute, month, recorded = _script(client)(keys=keys, args=args, client=client)
+            verdict, minute, month, recorded = script_run(client, _script(client), keys, args)
         except Exception as e:  # noqa: BLE001 - any Redis failure: take the fallback
             redis_failed(e, what="throttle")
             verdict = None

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -122,6 +123,41 @@ def v1_responses(base: str) -> int:
             if view and view.group(1) not in {"healthz", "readyz", "metrics", "<unnamed view>"}:
                 total += float(line.rsplit(" ", 1)[1])
     return int(total)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pids_matching(pattern: str) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found]
+
+
+class CpuMeter:
+    """CPU seconds per part of the server while a scenario runs: what a request costs the
+    machine, whatever else the shared machine is doing (throughput moves with the
+    neighbours' load; CPU per request much less)."""
+
+    def __init__(self, parts: dict[str, list[int]]) -> None:
+        self.parts = parts
+
+    def read(self) -> dict[str, float]:
+        seen = {name: sum(cpu_seconds(p) for p in pids) for name, pids in self.parts.items()}
+        # wrk is this script's child: its CPU shows up in the children's usage once reaped.
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        seen["wrk"] = children.ru_utime + children.ru_stime
+        return seen
+
+    @staticmethod
+    def per_request(before: dict[str, float], after: dict[str, float], requests: float) -> dict[str, float]:
+        n = max(1.0, requests)
+        return {name: (after[name] - before[name]) / n * 1e6 for name in after}
 
 
 def redis_commands(url: str) -> dict[str, int]:
@@ -245,16 +281,33 @@ def main() -> None:
         # shared machine's speed drifts by tens of percent over a minute, and the ratio
         # should compare the two paths, not two moments.
         rounds: dict[str, list[dict[str, float]]] = {"1 healthz": [], "2 cached, API key": []}
+        cpu: dict[str, list[dict[str, float]]] = {"1 healthz": [], "2 cached, API key": []}
+        _, worker_pids = gunicorn_pids(server.proc.pid)  # type: ignore[union-attr]
+        redis_pids = [private_redis.pid] if private_redis is not None else []
+        meter = CpuMeter({
+            "gunicorn": worker_pids,
+            "redis": redis_pids,
+            "usage worker": [worker.pid],
+            "postgres": pids_matching(f"postgres: .*{db_url.rsplit('/', 1)[1]}"),
+        })
         for _ in range(args.rounds):
             if "1" in only:
                 settle()
-                rounds["1 healthz"].append(parse_wrk(wrk(base + "/healthz", duration=d, connections=c).communicate()[0]))
+                cpu_before = meter.read()
+                r1 = parse_wrk(wrk(base + "/healthz", duration=d, connections=c).communicate()[0])
+                rounds["1 healthz"].append(r1)
+                cpu["1 healthz"].append(meter.per_request(cpu_before, meter.read(), r1["requests"]))
             if "2" in only:
                 settle()
                 # Redis commands the server processed per answer (the usage worker's reads add
                 # a few per 1,000): the hot path's round trips, seen from Redis's side.
                 commands_before = redis_commands(redis_url)
+                cpu_before = meter.read()
                 r2 = parse_wrk(wrk(cached, duration=d, connections=c, header=f"X-API-Key: {key}").communicate()[0])
+                # The events of (2) are stored while the next settle() waits: count the
+                # worker's and PostgreSQL's share after it, against (2)'s requests.
+                settle()
+                cpu["2 cached, API key"].append(meter.per_request(cpu_before, meter.read(), r2["requests"]))
                 commands_after = redis_commands(redis_url)
                 rounds["2 cached, API key"].append(r2)
                 n = max(1, r2["requests"])
@@ -322,6 +375,17 @@ def main() -> None:
             print("  per round (1) req/s, (2) req/s, ratio: " + "; ".join(
                 f"{a['rps']:.0f}, {b['rps']:.0f}, {r:.2f}" for a, b, r in
                 zip(rounds["1 healthz"], rounds["2 cached, API key"], round_ratios, strict=True)))
+    medians = {name: {part: sorted(r[part] for r in runs)[len(runs) // 2] for part in runs[0]}
+               for name, runs in cpu.items() if runs}
+    if medians:
+        print("CPU per request, microseconds (median round; the usage worker's and PostgreSQL's share of (2) "
+              "includes storing its events):")
+        for name, parts in medians.items():
+            total = sum(parts.values())
+            print(f"  {name:20} total {total:6.0f}: " + ", ".join(f"{part} {v:.0f}" for part, v in parts.items()))
+        if len(medians) == 2:
+            c1, c2 = (sum(parts.values()) for parts in medians.values())
+            print(f"  CPU ratio (1)/(2) = {c1 / c2:.2f}: the throughput ratio when the machine is the limit")
     if "2" in rps and "5" in rps:
         print(f"ratio (5)/(2) = {rps['5'] / rps['2']:.2f}   (target >= 0.5)")
     if "2" in rps:

@@ -23,6 +23,7 @@ from billing.throttles import (
     ratelimit_headers,
 )
 from tests.billing.conftest import make_plan, subscribe
+from tests.support.redis_wire import redis_round_trips
 
 pytestmark = pytest.mark.django_db
 
@@ -149,17 +150,43 @@ def test_redis_month_key_expires_after_month_end(redis):
     assert w.month_end - now < ttl <= w.month_end - now + 3600 + 1
 
 
-def test_redis_is_one_round_trip(redis, monkeypatch):
-    calls: list[str] = []
-    original = type(redis).execute_command
-
-    def counting(self, *args, **kwargs):
-        calls.append(str(args[0]))
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(type(redis), "execute_command", counting)
+def test_redis_is_one_round_trip(redis):
     principal = _principal(account_id=454545)
     limiter_hit(principal=principal, counts_month=True)  # may load the script once
-    calls.clear()
-    limiter_hit(principal=principal, counts_month=True)
+    with redis_round_trips() as calls:
+        limiter_hit(principal=principal, counts_month=True)
     assert calls == ["EVALSHA"]
+
+
+def test_a_server_that_lost_its_scripts_gets_the_script_again(redis):
+    principal = _principal(account_id=464646)
+    limiter_hit(principal=principal, counts_month=True)
+    redis.script_flush()  # what a restart or a failover does to the script cache
+    with redis_round_trips() as calls:
+        verdict, state = limiter_hit(principal=principal, counts_month=True)
+    assert calls == ["EVALSHA", "EVAL"]
+    assert (verdict, state.source, state.minute_used) == (ALLOWED, "redis", 2)
+
+
+def test_a_failed_script_call_drops_its_connection(redis, monkeypatch):
+    # A reply that arrives after a timeout must never be read as the next call's answer.
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from billing import redis_conn
+
+    principal = _principal(account_id=474747)
+    limiter_hit(principal=principal, counts_month=True)
+    conn = redis_conn._own_connection(redis_conn.redis_client())
+
+    def times_out(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RedisTimeoutError("Timeout reading from socket")
+
+    with monkeypatch.context() as m:
+        m.setattr(conn, "read_response", times_out)
+        _, state = limiter_hit(principal=principal, counts_month=True)
+    assert state.source == "memory"  # the fallback limiter answered
+    assert conn._sock is None
+    redis_conn.redis_reset()
+    verdict, state = limiter_hit(principal=principal, counts_month=True)
+    # The timed-out call was counted by Redis before its reply was lost: 1 + 1 + this one.
+    assert (verdict, state.source, state.minute_used) == (ALLOWED, "redis", 3)

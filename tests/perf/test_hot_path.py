@@ -12,13 +12,11 @@ by design, so "no query" does not hold there and the tests skip. CI (``.ci/run``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from django.conf import settings
 
 from accounts.credentials import digest
+from tests.support.redis_wire import redis_round_trips
 
 pytestmark = pytest.mark.django_db
 
@@ -32,32 +30,6 @@ URL = "/v1/weather/current?lat=51.51&lon=-0.13"
 # The weather body comes from the process's own fresh copy (forecasts.cache), known before
 # the throttle runs, so the event can ride with the admission.
 EXPECTED_ROUND_TRIPS = 1
-
-
-@contextmanager
-def count_redis_round_trips() -> Iterator[list[str]]:
-    """Every command sent alone and every pipeline execute is one round trip."""
-    import redis.client
-
-    calls: list[str] = []
-    original_command = redis.client.Redis.execute_command
-    original_execute = redis.client.Pipeline.execute
-
-    def execute_command(self, *args, **options):  # type: ignore[no-untyped-def]
-        calls.append(str(args[0]))
-        return original_command(self, *args, **options)
-
-    def execute(self, *args, **options):  # type: ignore[no-untyped-def]
-        calls.append("PIPELINE[" + ",".join(str(c[0][0]) for c in self.command_stack) + "]")
-        return original_execute(self, *args, **options)
-
-    redis.client.Redis.execute_command = execute_command  # type: ignore[method-assign]
-    redis.client.Pipeline.execute = execute  # type: ignore[method-assign]
-    try:
-        yield calls
-    finally:
-        redis.client.Redis.execute_command = original_command  # type: ignore[method-assign]
-        redis.client.Pipeline.execute = original_execute  # type: ignore[method-assign]
 
 
 def _warm(client) -> None:  # type: ignore[no-untyped-def]
@@ -77,7 +49,7 @@ def test_warm_cached_request_with_api_key_makes_no_query(live_client, upstream, 
 
 def test_warm_cached_request_with_api_key_redis_round_trips(live_client, upstream, redis):
     _warm(live_client)
-    with count_redis_round_trips() as calls:
+    with redis_round_trips() as calls:
         response = live_client.get(URL)
     assert response.status_code == 200
     assert len(calls) == EXPECTED_ROUND_TRIPS, calls
@@ -90,7 +62,7 @@ def test_without_the_local_copy_the_body_and_the_event_are_separate_round_trips(
 
     _warm(live_client)
     local_clear()
-    with count_redis_round_trips() as calls:
+    with redis_round_trips() as calls:
         response = live_client.get(URL)
     assert response.status_code == 200
     assert response.json()["source"]["cached"] is True
@@ -161,7 +133,7 @@ def _basic(user: str, password: str) -> str:
 def test_warm_cached_request_with_bearer_token(api_client, account, upstream, redis, django_assert_num_queries):
     client = _bearer_client(api_client, account)
     _warm(client)
-    with django_assert_num_queries(0), count_redis_round_trips() as calls:
+    with django_assert_num_queries(0), redis_round_trips() as calls:
         response = client.get(URL)
     assert response.status_code == 200
     assert len(calls) == EXPECTED_ROUND_TRIPS, calls
@@ -282,20 +254,15 @@ def test_a_lost_script_reply_still_bills_the_request_once(live_client, account, 
     _warm(live_client)
     call_command("usage_worker", "--once")
     before = UsageEvent.objects.filter(account_id=account.id).count()
-    real_script = throttles._script
+    real_run = throttles.script_run
     lost = []
 
-    def script_whose_reply_is_lost(client):  # type: ignore[no-untyped-def]
-        run = real_script(client)
+    def script_run_whose_reply_is_lost(client, script, keys, args):  # type: ignore[no-untyped-def]
+        real_run(client, script, keys, args)
+        lost.append(args[-1])
+        raise redis.exceptions.TimeoutError("Timeout reading from socket")
 
-        def call(**kwargs):  # type: ignore[no-untyped-def]
-            run(**kwargs)
-            lost.append(kwargs["args"][-1])
-            raise redis.exceptions.TimeoutError("Timeout reading from socket")
-
-        return call
-
-    monkeypatch.setattr(throttles, "_script", script_whose_reply_is_lost)
+    monkeypatch.setattr(throttles, "script_run", script_run_whose_reply_is_lost)
     try:
         response = live_client.get(URL, HTTP_X_REQUEST_ID="req-lost-reply")
     finally:
