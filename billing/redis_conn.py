@@ -9,11 +9,18 @@ connection of the calling thread's own instead of through the client's pool, whi
 command takes a lock, checks the pid, polls the socket for stray data and runs redis-py's
 observability hooks. That was ~40 % of the client's CPU per call, and the poll is one
 more system call that gives up the GIL under load (docs/performance.md).
+
+The same connection keeps its read and write timeouts in the kernel (``SO_RCVTIMEO``,
+``SO_SNDTIMEO``) rather than in Python: a Python socket timeout makes every send and
+receive a ``poll()`` first, two more GIL hand-offs per call that the threads of a busy
+worker queue for. The call still fails after ``SOCKET_TIMEOUT`` when Redis stops answering.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
+import struct
 import threading
 import time
 from typing import Any
@@ -53,6 +60,18 @@ def _own_connection(client: Any) -> Any:
     return _own.conn
 
 
+def _kernel_timeouts(conn: Any) -> None:
+    """After the handshake: a blocking socket whose timeouts the kernel enforces."""
+    timeout = conn.socket_timeout
+    sock = conn._sock  # redis-py keeps it private; requirements.lock pins the version
+    if not timeout or sock is None:
+        return
+    timeval = struct.pack("ll", int(timeout), int(timeout % 1 * 1_000_000))
+    sock.settimeout(None)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+
+
 def script_run(client: Any, script: Any, keys: list[Any], args: list[Any]) -> Any:
     """EVALSHA of a registered script (``client.register_script``) in one round trip; EVAL
     when the server has lost its script cache (a restart, a failover). Any failure
@@ -62,6 +81,9 @@ def script_run(client: Any, script: Any, keys: list[Any], args: list[Any]) -> An
 
     conn = _own_connection(client)
     try:
+        if conn._sock is None:
+            conn.connect()
+            _kernel_timeouts(conn)
         try:
             conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
             return conn.read_response()

@@ -156,3 +156,24 @@ def test_malformed_entries_are_dropped_not_stuck(redis, account):
     call_command("usage_worker", "--once")
     assert redis.xlen("wx:usage:events") == 0
     assert _totals(account) == (1, 1, 0)
+
+
+def test_event_ids_are_distinct_version_4_uuids_in_every_forked_worker():
+    # The id is the store's exactly-once key; it comes from random's generator, which
+    # Python reseeds in a forked child, so two gunicorn workers never share a sequence.
+    import os
+
+    from billing.services.usage import _event_id
+
+    ids = {_event_id() for _ in range(10_000)}
+    assert len(ids) == 10_000 and {i.version for i in ids} == {4}
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.write(write, _event_id().bytes)
+        os._exit(0)
+    os.waitpid(child, 0)
+    from_child = uuid.UUID(bytes=os.read(read, 16))
+    os.close(read)
+    os.close(write)
+    assert from_child != _event_id()
