@@ -42,6 +42,11 @@ logger = logging.getLogger(__name__)
 _CHUNK = 500
 
 
+# json.dumps with any option builds a new encoder on every call; the event is encoded on
+# every metered request.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
 @dataclass(frozen=True, slots=True)
 class UsageRecord:
     """A usage event in flight (from the request to the stream to the database)."""
@@ -60,14 +65,13 @@ class UsageRecord:
     request_id: str = ""
 
     def to_json(self) -> str:
-        return json.dumps(
+        return _COMPACT.encode(
             {
                 "id": self.id.hex, "a": self.account_id, "ct": self.credential_type,
                 "ci": self.credential_id, "ep": self.endpoint, "m": self.mode, "s": self.status,
                 "b": int(self.billable), "c": self.cache, "l": self.latency_ms,
                 "t": self.occurred_at.timestamp(), "r": self.request_id,
-            },
-            separators=(",", ":"),
+            }
         )
 
     @classmethod

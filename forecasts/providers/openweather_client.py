@@ -199,8 +199,13 @@ def get_client() -> OpenWeatherClient | None:
     global _client
     from django.conf import settings
 
-    if not settings.OPENWEATHER_API_KEY:
+    api_key, base_url = settings.OPENWEATHER_API_KEY, settings.OPENWEATHER_BASE_URL
+    if not api_key:
         return None
+    client = _client
+    # Every weather request asks: no lock while the settings match the client's.
+    if client is not None and client.base_url == base_url and client._api_key == api_key:
+        return client
     with _client_lock:
         if _client is None or _client.base_url != settings.OPENWEATHER_BASE_URL or _client._api_key != settings.OPENWEATHER_API_KEY:
             _client = OpenWeatherClient(
