@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework.authentication import BaseAuthentication
@@ -42,11 +43,28 @@ def reattach(request: Request, principal: Principal, stamp: Stamp | None, kind: 
     request.user, request.auth = user, auth  # type: ignore[assignment]
 
 
-class ApiKeyAuthentication(BaseAuthentication):
-    header = "HTTP_X_API_KEY"
+def api_key_in(meta: Mapping[str, Any]) -> str | None:
+    return meta.get("HTTP_X_API_KEY")
 
+
+def bearer_token_in(meta: Mapping[str, Any]) -> str | None:
+    scheme, _, token = meta.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return token if scheme.lower() == "bearer" else None
+
+
+def presented_credential(meta: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(kind, secret) of what DRF's authenticators would use, in their order: the API key
+    first, then a bearer token."""
+    key = api_key_in(meta)
+    if key is not None:
+        return "api_key", key
+    token = bearer_token_in(meta)
+    return ("oauth", token) if token is not None else None
+
+
+class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        raw = request.META.get(self.header)
+        raw = api_key_in(request.META)
         if raw is None:
             return None
         principal, stamp = resolve_local("api_key", raw)
@@ -60,9 +78,8 @@ class BearerTokenAuthentication(BaseAuthentication):
     """OAuth2 access tokens issued by django-oauth-toolkit at /o/token/."""
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer":
+        token = bearer_token_in(request.META)
+        if token is None:
             return None
         principal, stamp = resolve_local("oauth", token)
         return _attach(request, principal, stamp, "oauth", token)

@@ -334,6 +334,26 @@ def _cache_key_for(kind: str, secret: str) -> str | None:
     return _token_cache_key(digest(secret))
 
 
+def _from_local_copy(kind: str, cache_key: str) -> tuple[Principal, Stamp] | None:
+    entry = _local.get(cache_key)
+    if entry is None or time.monotonic() - entry[2] >= settings.CREDENTIAL_LOCAL_SECONDS:
+        return None
+    principal, token, _ = entry
+    if kind == "oauth" and principal.expires_at is not None and principal.expires_at <= timezone.now():
+        raise InvalidCredentials("The access token is invalid or has expired.")
+    return _check_usable(principal), Stamp(cache_key, version_key(cache_key), token, verified=False)
+
+
+def resolve_in_process(kind: str, secret: str) -> tuple[Principal, Stamp] | None:
+    """The in-process copy only, without any I/O: None when this process holds no copy
+    (or cannot validate one: no Redis). Raises as ``resolve_local`` does for a held copy
+    that is expired or suspended. The throttle's script still validates the stamp."""
+    if settings.CREDENTIAL_LOCAL_SECONDS <= 0 or _client_or_none() is None:
+        return None
+    cache_key = _cache_key_for(kind, secret)
+    return None if cache_key is None else _from_local_copy(kind, cache_key)
+
+
 def resolve_local(kind: str, secret: str) -> tuple[Principal, Stamp | None]:
     """Resolve through the in-process copy when Redis is there to validate it.
 
@@ -344,13 +364,10 @@ def resolve_local(kind: str, secret: str) -> tuple[Principal, Stamp | None]:
     cache_key = _cache_key_for(kind, secret)
     if client is None or cache_key is None or settings.CREDENTIAL_LOCAL_SECONDS <= 0:
         return _resolve_for_key(kind, secret), None
+    held = _from_local_copy(kind, cache_key)
+    if held is not None:
+        return held
     now = time.monotonic()
-    entry = _local.get(cache_key)
-    if entry is not None and now - entry[2] < settings.CREDENTIAL_LOCAL_SECONDS:
-        principal, token, _ = entry
-        if kind == "oauth" and principal.expires_at is not None and principal.expires_at <= timezone.now():
-            raise InvalidCredentials("The access token is invalid or has expired.")
-        return _check_usable(principal), Stamp(cache_key, version_key(cache_key), token, verified=False)
     try:
         token = _read_version(client, cache_key)
     except Exception as e:  # noqa: BLE001 - Redis failing: the ordinary path

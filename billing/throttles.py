@@ -43,12 +43,13 @@ import functools
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
@@ -328,20 +329,47 @@ def counts_toward_month(*, principal: Principal, endpoint: str) -> bool:
     return principal.mode == "live" and is_product_endpoint(endpoint)
 
 
-def _admission_event(request: Request, principal: Principal, endpoint: str, ready: Any) -> UsageRecord | None:
+def _admission_event(http_request: HttpRequest, principal: Principal, endpoint: str, ready: Any) -> UsageRecord | None:
     """The usage event of an answer already in hand (``weatherapi.api.ApiView.ready``),
     to be recorded by the throttle's script together with the admission."""
     if ready is None or not settings.METERING_ENABLED or not settings.REDIS_URL:
         return None
-    started = getattr(request._request, "wx_started", None)
+    started = getattr(http_request, "wx_started", None)
     return usage_record_build(
         principal=principal,
         endpoint=endpoint[:40] or "unknown",
         status=200,
         cache=ready.cache,
         latency_ms=int((time.perf_counter() - started) * 1000) if started is not None else 0,
-        request_id=str(getattr(request._request, "request_id", "") or ""),
+        request_id=str(getattr(http_request, "request_id", "") or ""),
     )
+
+
+def admit_in_hand(
+    http_request: HttpRequest, *, principal: Principal, stamp: Stamp, endpoint: str, ready: Any
+) -> RateState | None:
+    """The throttle of the express path (``forecasts.views.WeatherApiView.dispatch``): one
+    script call that validates the in-process credential copy, counts both windows and
+    records the answer's usage event. Returns the state when admitted; None when the copy
+    is stale or could not be checked (nothing was counted: the ordinary path resolves
+    again). A refusal counts nothing either: it is kept on the request, and the ordinary
+    path's ``PlanThrottle`` raises it as the 429 it always answers, without a second call."""
+    event = _admission_event(http_request, principal, endpoint, ready)
+    # Kept even when this returns None: a script that ran but whose reply was lost (a
+    # timeout) reads as STALE here, and the ordinary path must record the same event id.
+    http_request.wx_admission_event = event  # type: ignore[attr-defined]
+    verdict, state = limiter_hit(
+        principal=principal, counts_month=counts_toward_month(principal=principal, endpoint=endpoint),
+        stamp=stamp, event=event,
+    )
+    if verdict == STALE:
+        local_forget(stamp)  # the ordinary path resolves afresh, in one call
+        return None
+    if verdict != ALLOWED:
+        http_request.wx_refused = (verdict, state)  # type: ignore[attr-defined]
+        return None
+    http_request.wx_ratelimit = state  # type: ignore[attr-defined]
+    return state
 
 
 class PlanThrottle(BaseThrottle):
@@ -351,12 +379,35 @@ class PlanThrottle(BaseThrottle):
         principal = request.auth
         if not isinstance(principal, Principal):
             return True
+        refused = getattr(request._request, "wx_refused", None)
+        if refused is not None:
+            verdict, state = refused  # the express path's call already refused it
+        else:
+            verdict, state = self._hit(request, view, principal)
+        request._request.wx_ratelimit = state  # type: ignore[attr-defined]
+        if verdict == QUOTA_EXCEEDED:
+            THROTTLE_REJECTIONS.labels(plan=state.plan_code, reason="quota_exceeded").inc()
+            raise QuotaExceeded(
+                f"The monthly quota of {state.month_limit} requests of your plan is used up.",
+                retry_after=state.month_reset,
+            )
+        if verdict == RATE_LIMITED:
+            THROTTLE_REJECTIONS.labels(plan=state.plan_code, reason="rate_limited").inc()
+            raise RateLimited(
+                f"Your plan allows {state.minute_limit} requests a minute.", retry_after=state.minute_reset
+            )
+        return True
+
+    def _hit(self, request: Request, view: Any, principal: Principal) -> tuple[int, RateState]:
         endpoint = getattr(view, "metering_endpoint", "") or ""
         credential = getattr(request._request, "wx_credential", None)
         # Built once: a retry (a STALE copy, or a script whose reply was lost to a timeout
         # after it ran) carries the same event id, and so does the metering middleware's
         # record if the script's append is not confirmed: the store keeps one per id.
-        event = _admission_event(request, principal, endpoint, getattr(view, "ready", None))
+        event = _admission_event(request._request, principal, endpoint, getattr(view, "ready", None))
+        earlier = getattr(request._request, "wx_admission_event", None)
+        if event is not None and earlier is not None:
+            event = replace(event, id=earlier.id)  # the express path's call may have recorded it
         request._request.wx_admission_event = event  # type: ignore[attr-defined]
         for attempt in range(3):
             stamp = credential[0] if credential is not None and attempt < 2 else None
@@ -376,19 +427,7 @@ class PlanThrottle(BaseThrottle):
             principal, new_stamp = resolve_local(kind, secret)
             reattach(request, principal, new_stamp, kind, secret)
             credential = getattr(request._request, "wx_credential", None)
-        request._request.wx_ratelimit = state  # type: ignore[attr-defined]
-        if verdict == QUOTA_EXCEEDED:
-            THROTTLE_REJECTIONS.labels(plan=state.plan_code, reason="quota_exceeded").inc()
-            raise QuotaExceeded(
-                f"The monthly quota of {state.month_limit} requests of your plan is used up.",
-                retry_after=state.month_reset,
-            )
-        if verdict == RATE_LIMITED:
-            THROTTLE_REJECTIONS.labels(plan=state.plan_code, reason="rate_limited").inc()
-            raise RateLimited(
-                f"Your plan allows {state.minute_limit} requests a minute.", retry_after=state.minute_reset
-            )
-        return True
+        return verdict, state
 
 
 def ratelimit_headers(state: RateState) -> dict[str, str]:

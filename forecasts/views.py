@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
+from accounts.authentication import presented_credential
+from accounts.credentials import Principal, resolve_in_process
+from accounts.permissions import missing_scopes
+from billing.throttles import admit_in_hand
 from forecasts import serializers as s
 from forecasts import services
 from forecasts.cache import NotLocal, count_hits, local_only
@@ -169,37 +173,91 @@ def _cache_outcome(answer: services.WeatherAnswer) -> str:
 
 
 class WeatherApiView(ApiView):
-    """A read answered by ``services``: validate, call one service, send its bytes."""
+    """A read answered by ``services``: validate, call one service, send its bytes.
+
+    **Express path.** Most paid traffic is a warm cached read by a credential the process
+    has seen: nothing to validate, resolve or fetch that the process does not already
+    hold. ``dispatch`` answers such a request with the same functions the DRF pipeline
+    calls (the credential's in-process copy, the scope check, the query memo, the answer
+    under ``local_only()``, the throttle's one script call) without building DRF's request,
+    authenticators, permissions, throttles and negotiation around them: that machinery
+    was a quarter of such an answer's CPU (docs/performance.md). Anything else (no copy
+    of the credential, a scope missing, a query not validated before, an answer that needs
+    Redis or the upstream, a stale copy, a refusal) takes ``super().dispatch()``, which
+    answers exactly as before; the throttle's refusal is handed over, not counted twice.
+    Middleware (request id, access log, security headers, errors, metering, metrics) runs
+    around both. ``tests/perf/test_hot_path.py`` holds the two paths' answers equal.
+    """
 
     query_memo = True  # pure validation (weatherapi.api.ApiView)
 
-    def answer(self, request: Request, q: dict[str, Any]) -> services.WeatherAnswer:
+    def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
         raise NotImplementedError
 
-    def answer_in_hand(self, request: Request) -> ReadyAnswer | None:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        answered = self.express(request)
+        return answered if answered is not None else super().dispatch(request, *args, **kwargs)
+
+    def express(self, request: HttpRequest) -> HttpResponse | None:
+        credential = presented_credential(request.META) if request.method == "GET" else None
+        if credential is None:
+            return None
+        try:
+            held = resolve_in_process(*credential)
+            if held is None:
+                return None
+            principal, stamp = held
+            q = self.known_query(request.META.get("QUERY_STRING", ""))
+            if q is None or missing_scopes(self, principal):
+                return None
+            ready = self._ready(principal, q)
+        except (ApplicationError, APIException):
+            return None  # the ordinary path raises it, with DRF's challenge headers
+        if ready is None:
+            return None
+        request.wx_principal = principal  # type: ignore[attr-defined]
+        if admit_in_hand(request, principal=principal, stamp=stamp, endpoint=self.metering_endpoint,
+                         ready=ready) is None:
+            return None
+        response = self._send(request, ready)
+        # What DRF's finalize_response adds to every answer of this view.
+        for name, value in self.default_response_headers.items():
+            response[name] = value
+        return response
+
+    def _ready(self, principal: Principal, q: dict[str, Any]) -> ReadyAnswer | None:
         # The same service call, allowed no I/O: it succeeds only from this process's own
-        # fresh copies (or the sandbox). Anything else, errors included (invalid parameters,
-        # a method the view lacks: DRF throttles before it looks for the handler), is left
-        # to the ordinary path, which answers it after the throttle as always.
+        # fresh copies (or the sandbox).
+        try:
+            with local_only() as hits:
+                answer = self.answer(principal, q)
+        except NotLocal:
+            return None
+        return ReadyAnswer(body=answer.render(), cache=_cache_outcome(answer), cache_hits=tuple(hits))
+
+    def answer_in_hand(self, request: Request) -> ReadyAnswer | None:
+        # Errors (invalid parameters, a method the view lacks: DRF throttles before it
+        # looks for the handler) are left to the ordinary path, which answers them after
+        # the throttle as always.
         if request.method != "GET":
             return None
         try:
-            q = self.query(request)
-            with local_only() as hits:
-                answer = self.answer(request, q)
-        except (NotLocal, ApplicationError, APIException):
+            return self._ready(self.principal(request), self.query(request))
+        except (ApplicationError, APIException):
             return None
-        return ReadyAnswer(body=answer.render(), cache=_cache_outcome(answer), cache_hits=tuple(hits))
 
     def respond(self, request: Request) -> HttpResponse:
         ready = self.ready
         if ready is None:
-            answer = self.answer(request, self.query(request))
+            answer = self.answer(self.principal(request), self.query(request))
             ready = ReadyAnswer(body=answer.render(), cache=_cache_outcome(answer))
-        else:
-            count_hits(ready.cache_hits)
+        return self._send(request._request, ready)
+
+    @staticmethod
+    def _send(request: HttpRequest, ready: ReadyAnswer) -> HttpResponse:
+        count_hits(ready.cache_hits)
         # The metering middleware records the cache outcome with the usage event.
-        request._request.wx_cache = ready.cache  # type: ignore[attr-defined]
+        request.wx_cache = ready.cache  # type: ignore[attr-defined]
         return json_bytes_response(ready.body)
 
 
@@ -222,9 +280,9 @@ class CurrentWeatherView(WeatherApiView):
     def get(self, request: Request) -> HttpResponse:
         return self.respond(request)
 
-    def answer(self, request: Request, q: dict[str, Any]) -> services.WeatherAnswer:
+    def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
         return services.weather_current(
-            principal=self.principal(request), location=q["location"], units=q["units"], lang=q["lang"]
+            principal=principal, location=q["location"], units=q["units"], lang=q["lang"]
         )
 
 
@@ -246,9 +304,9 @@ class ForecastView(WeatherApiView):
     def get(self, request: Request) -> HttpResponse:
         return self.respond(request)
 
-    def answer(self, request: Request, q: dict[str, Any]) -> services.WeatherAnswer:
+    def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
         return services.weather_forecast(
-            principal=self.principal(request), location=q["location"], units=q["units"], lang=q["lang"],
+            principal=principal, location=q["location"], units=q["units"], lang=q["lang"],
             cnt=q["cnt"],
         )
 
@@ -271,8 +329,8 @@ class GeocodeView(WeatherApiView):
     def get(self, request: Request) -> HttpResponse:
         return self.respond(request)
 
-    def answer(self, request: Request, q: dict[str, Any]) -> services.WeatherAnswer:
-        return services.geocode_search(principal=self.principal(request), query=q["q"], limit=q["limit"])
+    def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
+        return services.geocode_search(principal=principal, query=q["q"], limit=q["limit"])
 
 
 class ReverseGeocodeView(WeatherApiView):
@@ -292,8 +350,8 @@ class ReverseGeocodeView(WeatherApiView):
     def get(self, request: Request) -> HttpResponse:
         return self.respond(request)
 
-    def answer(self, request: Request, q: dict[str, Any]) -> services.WeatherAnswer:
-        return services.geocode_reverse(principal=self.principal(request), location=q["location"], limit=q["limit"])
+    def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
+        return services.geocode_reverse(principal=principal, location=q["location"], limit=q["limit"])
 
 
 class AirQualityView(WeatherApiView):
@@ -313,5 +371,5 @@ class AirQualityView(WeatherApiView):
     def get(self, request: Request) -> HttpResponse:
         return self.respond(request)
 
-    def answer(self, request: Request, q: dict[str, Any]) -> services.WeatherAnswer:
-        return services.air_quality(principal=self.principal(request), location=q["location"])
+    def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
+        return services.air_quality(principal=principal, location=q["location"])

@@ -170,6 +170,7 @@ class ApiView(APIView):
     """
 
     query_serializer: type[serializers.Serializer] | None = None
+    metering_endpoint = ""  # the usage event's endpoint (billing.endpoints)
     query_memo = False
     content_negotiation_class = JsonOnlyNegotiation
     ready: ReadyAnswer | None = None
@@ -187,15 +188,19 @@ class ApiView(APIView):
         assert isinstance(principal, Principal)  # noqa: S101 - HasScope guarantees it
         return principal
 
+    def known_query(self, raw: str) -> dict[str, Any] | None:
+        """The validated parameters of a query string this process has validated before."""
+        known = _query_memo.get((type(self), raw)) if self.query_memo else None
+        return None if known is None else dict(known)
+
     def query(self, request: Request) -> dict[str, Any]:
         raw = request.META.get("QUERY_STRING", "")
         if len(raw) > MAX_QUERY_STRING:
             raise InvalidParameter(f"The query string is longer than {MAX_QUERY_STRING} characters.")
+        known = self.known_query(raw)
+        if known is not None:
+            return known
         memo_key = (type(self), raw)
-        if self.query_memo:
-            known = _query_memo.get(memo_key)
-            if known is not None:
-                return dict(known)
         params = request.query_params
         repeated = sorted(k for k in params if len(params.getlist(k)) > 1)
         if repeated:

@@ -207,10 +207,10 @@ def get_client() -> OpenWeatherClient | None:
     if client is not None and client.base_url == base_url and client._api_key == api_key:
         return client
     with _client_lock:
-        if _client is None or _client.base_url != settings.OPENWEATHER_BASE_URL or _client._api_key != settings.OPENWEATHER_API_KEY:
+        if _client is None or _client.base_url != base_url or _client._api_key != api_key:
             _client = OpenWeatherClient(
-                base_url=settings.OPENWEATHER_BASE_URL,
-                api_key=settings.OPENWEATHER_API_KEY,
+                base_url=base_url,
+                api_key=api_key,
                 connect_timeout=settings.OPENWEATHER_CONNECT_TIMEOUT,
                 read_timeout=settings.OPENWEATHER_READ_TIMEOUT,
                 retries=settings.OPENWEATHER_RETRIES,

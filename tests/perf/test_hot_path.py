@@ -104,8 +104,14 @@ def test_a_throttled_request_with_the_answer_in_hand_records_its_429_once(
             "weatherapi_cache_requests_total", {"endpoint": "current", "outcome": "hit"}) or 0.0
 
     hits_before = hits()
-    statuses = [live_client.get(URL).status_code for _ in range(5)]
+    with redis_round_trips() as calls:
+        statuses = [live_client.get(URL).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
+    # A refusal is one script call (it counts nothing) plus its 429's event: the express
+    # path hands the refusal to the ordinary path instead of asking again.
+    # (The plan change made the first of them resolve the credential again: reads only.)
+    admissions = [c for c in calls if c in ("EVALSHA", "XADD")]
+    assert admissions == ["EVALSHA"] * 3 + ["EVALSHA", "XADD"] * 2, calls
     records = [UsageRecord.from_json(e[1][b"e"]) for e in redis.xrange(settings.USAGE_STREAM_KEY)]
     assert [(r.status, r.billable) for r in records] == [(200, True)] * 3 + [(429, False)] * 2
     assert hits() - hits_before == 3  # a refused request served nothing from the cache
@@ -130,13 +136,17 @@ def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def test_warm_cached_request_with_bearer_token(api_client, account, upstream, redis, django_assert_num_queries):
+def test_warm_cached_request_with_bearer_token(
+    api_client, account, upstream, redis, django_assert_num_queries, drf_calls
+):
     client = _bearer_client(api_client, account)
     _warm(client)
+    drf_calls.clear()
     with django_assert_num_queries(0), redis_round_trips() as calls:
         response = client.get(URL)
     assert response.status_code == 200
     assert len(calls) == EXPECTED_ROUND_TRIPS, calls
+    assert drf_calls == []  # the express path
 
 
 def test_revocation_still_takes_effect_at_once(live_client, live_key, upstream, redis):
@@ -240,7 +250,10 @@ def test_upstream_calls_of_one_process_run_concurrently(fake_openweather):
     assert peak[0] == 4
 
 
-def test_a_lost_script_reply_still_bills_the_request_once(live_client, account, upstream, redis, monkeypatch):
+@pytest.mark.parametrize("express", [True, False], ids=["express", "drf"])
+def test_a_lost_script_reply_still_bills_the_request_once(
+    live_client, account, upstream, redis, monkeypatch, express
+):
     """The script ran (counted, appended the event) but its reply timed out: the request
     falls back to the in-memory limiter and stores its event in PostgreSQL. Both copies
     carry the same event id, so the request is billed once."""
@@ -250,10 +263,13 @@ def test_a_lost_script_reply_still_bills_the_request_once(live_client, account, 
     from billing import throttles
     from billing.models import UsageEvent
     from billing.redis_conn import redis_reset
+    from forecasts.views import WeatherApiView
 
     _warm(live_client)
     call_command("usage_worker", "--once")
     before = UsageEvent.objects.filter(account_id=account.id).count()
+    if not express:
+        monkeypatch.setattr(WeatherApiView, "express", lambda self, request: None)
     real_run = throttles.script_run
     lost = []
 
@@ -275,3 +291,120 @@ def test_a_lost_script_reply_still_bills_the_request_once(live_client, account, 
     assert events.count() == 1
     assert UsageEvent.objects.filter(account_id=account.id).count() == before + 1
     assert (events.get().status, events.get().billable) == (200, True)
+
+
+# The express path (forecasts.views.WeatherApiView.dispatch) against DRF's pipeline.
+
+
+@pytest.fixture
+def drf_calls(monkeypatch):  # type: ignore[no-untyped-def]
+    """Counts requests that went through DRF's pipeline (APIView.initial)."""
+    from rest_framework.views import APIView
+
+    calls: list[str] = []
+    original = APIView.initial
+
+    def initial(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(type(self).__name__)
+        return original(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(APIView, "initial", initial)
+    return calls
+
+
+def _without_express(monkeypatch):  # type: ignore[no-untyped-def]
+    from forecasts.views import WeatherApiView
+
+    monkeypatch.setattr(WeatherApiView, "express", lambda self, request: None)
+
+
+def _comparable(response):  # type: ignore[no-untyped-def]
+    import json
+
+    headers = dict(response.headers)
+    for varying in ("X-Request-ID", "RateLimit"):  # an id, and one request more counted
+        assert varying in headers
+        headers.pop(varying)
+    body = json.loads(response.content)
+    body["source"].pop("age_seconds")
+    return response.status_code, headers, body
+
+
+def test_a_warm_request_skips_drf_and_answers_as_drf_does(live_client, upstream, redis, drf_calls, monkeypatch):
+    _warm(live_client)
+    drf_calls.clear()
+    express = live_client.get(URL)
+    assert drf_calls == []
+    _without_express(monkeypatch)
+    ordinary = live_client.get(URL)
+    assert drf_calls == ["CurrentWeatherView"]
+    assert _comparable(express) == _comparable(ordinary)
+    assert express["Allow"] == "GET, HEAD, OPTIONS"  # what DRF adds, on both
+    assert express["RateLimit-Policy"] == ordinary["RateLimit-Policy"]
+
+
+def test_the_express_answer_records_the_same_event(live_client, account, upstream, redis, monkeypatch):
+    from billing.services.usage import UsageRecord
+
+    _warm(live_client)
+    redis.delete(settings.USAGE_STREAM_KEY)
+    live_client.get(URL, HTTP_X_REQUEST_ID="req-express")
+    _without_express(monkeypatch)
+    live_client.get(URL, HTTP_X_REQUEST_ID="req-ordinary")
+    express, ordinary = (UsageRecord.from_json(e[1][b"e"]) for e in redis.xrange(settings.USAGE_STREAM_KEY))
+
+    def same(r: UsageRecord) -> tuple:  # type: ignore[type-arg]
+        return (r.account_id, r.credential_type, r.credential_id, r.endpoint, r.mode, r.status,
+                r.billable, r.cache)
+
+    assert same(express) == same(ordinary) == (
+        account.id, "api_key", express.credential_id, "weather.current", "live", 200, True, "hit")
+    assert (express.request_id, ordinary.request_id) == ("req-express", "req-ordinary")
+    assert express.id != ordinary.id
+
+
+def test_anything_the_process_does_not_hold_takes_drf(live_client, upstream, redis, drf_calls):
+    # First request: no credential copy, no cached weather, no validated query.
+    assert live_client.get(URL).status_code == 200
+    assert drf_calls == ["CurrentWeatherView"]
+    # A query string never validated here: DRF validates it (and answers the 400).
+    drf_calls.clear()
+    bad = live_client.get("/v1/weather/current?lat=91&lon=0")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_parameter"
+    assert drf_calls == ["CurrentWeatherView"]
+    # Not a GET: DRF answers 405 as before.
+    drf_calls.clear()
+    assert live_client.post(URL).status_code == 405
+    assert drf_calls == ["CurrentWeatherView"]
+
+
+def test_a_token_without_the_scope_gets_drfs_403(api_client, account, upstream, redis, drf_calls):
+    from accounts import services
+
+    _client, secret = services.oauth_client_create(account=account, mode="live", name="no-weather")
+    token = api_client.post(
+        "/o/token/", {"grant_type": "client_credentials", "scope": "account:read"},
+        HTTP_AUTHORIZATION=_basic(_client.application.client_id, secret),
+    ).json()["access_token"]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.get("/v1/account").status_code == 200  # the credential is now held
+    drf_calls.clear()
+    denied = api_client.get(URL)
+    assert denied.status_code == 403 and denied.json()["code"] == "permission_denied"
+    assert drf_calls == ["CurrentWeatherView"]
+
+
+def test_a_copy_made_stale_by_another_process_is_resolved_again(live_client, live_key, upstream, redis):
+    """Another process bumped the credential's version (a plan change, say): the express
+    call is refused as stale, counting nothing, and the ordinary path resolves afresh."""
+    from accounts.credentials import _api_key_cache_key, version_key
+
+    _warm(live_client)
+    redis.set(version_key(_api_key_cache_key(digest(live_key))), "bumped-elsewhere")
+    with redis_round_trips() as calls:
+        response = live_client.get(URL)
+    assert response.status_code == 200
+    # express (stale), the version, the credential from the cache, the ordinary admission.
+    assert calls == ["EVALSHA", "PIPELINE[SET,GET]", "GET", "EVALSHA"], calls
+    assert response["RateLimit"].startswith('"minute";r=')
+
