@@ -303,6 +303,14 @@ def test_one_scrape_sums_every_gunicorn_worker(tmp_path):
 
         with ThreadPoolExecutor(max_workers=12) as pool:
             assert set(pool.map(health, range(n_health))) == {200}
+            sent_health = n_health
+            # Which worker accepts a connection is the kernel's choice: on a busy machine one
+            # fast worker can take a whole batch. More batches until two have answered.
+            for _ in range(10):
+                if len([v for v in _per_worker(prom, counter, view="healthz").values() if v > 0]) >= 2:
+                    break
+                assert set(pool.map(health, range(n_health))) == {200}
+                sent_health += n_health
             assert set(pool.map(api, range(n_api))) == {200}
         # Nothing else is in flight: the per-process files are final until the scrape.
         per_worker = _per_worker(prom, counter, view="healthz")
@@ -313,7 +321,7 @@ def test_one_scrape_sums_every_gunicorn_worker(tmp_path):
         health_total = _sum(text, counter, view="healthz")
         api_total = _sum(text, counter, view="weather-current")
         contributed = {pid: v for pid, v in per_worker.items() if v > 0}
-        assert health_total >= n_health  # plus GunicornServer's readiness probes
+        assert health_total >= sent_health  # plus GunicornServer's readiness probes
         assert health_total < 1e6  # the stale file was not summed in
         assert api_total >= n_api
         assert len(contributed) >= 2, f"only one worker answered: {per_worker}"
@@ -321,7 +329,7 @@ def test_one_scrape_sums_every_gunicorn_worker(tmp_path):
         # The multiprocess collector answered, not one worker's registry: a single-process
         # registry would add process_* and python_* collectors of that worker.
         assert "process_cpu_seconds_total" not in text
-        assert _sum(text, "django_http_responses_total_by_status_total", status="200") >= n_health + n_api
+        assert _sum(text, "django_http_responses_total_by_status_total", status="200") >= sent_health + n_api
         assert _sum(text, "weatherapi_usage_events_total") >= n_api  # test keys are metered too
 
         # A worker dies: its counts stay in the sum, its replacement adds to it.
