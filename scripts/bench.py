@@ -160,6 +160,23 @@ class CpuMeter:
         return {name: (after[name] - before[name]) / n * 1e6 for name in after}
 
 
+def answers_per_worker(metrics_dir: Path) -> dict[int, float]:
+    """/v1/weather/current answers so far in each worker's own metrics file: how wrk's 16
+    keep-alive connections ended up split between the workers (the kernel decides, once,
+    at connect time)."""
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    counts: dict[int, float] = {}
+    for path in metrics_dir.glob("counter_*.db"):
+        pid = int(path.stem.split("_")[1])
+        for metric in MultiProcessCollector.merge([str(path)]):
+            for sample in metric.samples:
+                if (sample.name == "django_http_responses_total_by_status_view_method_total"
+                        and sample.labels.get("view") == "weather-current"):
+                    counts[pid] = counts.get(pid, 0.0) + sample.value
+    return counts
+
+
 def redis_commands(url: str) -> dict[str, int]:
     """Calls per command since the server started (INFO commandstats). Commands a Lua script
     runs are counted too (GET and INCR inside the throttle's EVALSHA)."""
@@ -282,6 +299,7 @@ def main() -> None:
         # should compare the two paths, not two moments.
         rounds: dict[str, list[dict[str, float]]] = {"1 healthz": [], "2 cached, API key": []}
         cpu: dict[str, list[dict[str, float]]] = {"1 healthz": [], "2 cached, API key": []}
+        splits: list[list[int]] = []
         _, worker_pids = gunicorn_pids(server.proc.pid)  # type: ignore[union-attr]
         redis_pids = [private_redis.pid] if private_redis is not None else []
         meter = CpuMeter({
@@ -302,12 +320,16 @@ def main() -> None:
                 # Redis commands the server processed per answer (the usage worker's reads add
                 # a few per 1,000): the hot path's round trips, seen from Redis's side.
                 commands_before = redis_commands(redis_url)
+                split_before = answers_per_worker(metrics_dir)
                 cpu_before = meter.read()
                 r2 = parse_wrk(wrk(cached, duration=d, connections=c, header=f"X-API-Key: {key}").communicate()[0])
                 # The events of (2) are stored while the next settle() waits: count the
                 # worker's and PostgreSQL's share after it, against (2)'s requests.
                 settle()
                 cpu["2 cached, API key"].append(meter.per_request(cpu_before, meter.read(), r2["requests"]))
+                split_after = answers_per_worker(metrics_dir)
+                served = sorted((v - split_before.get(pid, 0.0) for pid, v in split_after.items()), reverse=True)
+                splits.append([round(100 * v / max(1.0, sum(served))) for v in served])
                 commands_after = redis_commands(redis_url)
                 rounds["2 cached, API key"].append(r2)
                 n = max(1, r2["requests"])
@@ -375,6 +397,9 @@ def main() -> None:
             print("  per round (1) req/s, (2) req/s, ratio: " + "; ".join(
                 f"{a['rps']:.0f}, {b['rps']:.0f}, {r:.2f}" for a, b, r in
                 zip(rounds["1 healthz"], rounds["2 cached, API key"], round_ratios, strict=True)))
+    if splits:
+        print("(2) per round, answers per worker % and p99 ms: " + "; ".join(
+            f"{'/'.join(map(str, split))} {r['p99']:.1f}" for split, r in zip(splits, rounds["2 cached, API key"], strict=True)))
     medians = {name: {part: sorted(r[part] for r in runs)[len(runs) // 2] for part in runs[0]}
                for name, runs in cpu.items() if runs}
     if medians:
@@ -383,6 +408,10 @@ def main() -> None:
         for name, parts in medians.items():
             total = sum(parts.values())
             print(f"  {name:20} total {total:6.0f}: " + ", ".join(f"{part} {v:.0f}" for part, v in parts.items()))
+        for name, runs in cpu.items():
+            if len(runs) > 1:
+                print(f"  {name:20} per round: " + "; ".join(
+                    ", ".join(f"{part} {v:.0f}" for part, v in r.items() if v >= 1) for r in runs))
         if len(medians) == 2:
             c1, c2 = (sum(parts.values()) for parts in medians.values())
             print(f"  CPU ratio (1)/(2) = {c1 / c2:.2f}: the throughput ratio when the machine is the limit")
