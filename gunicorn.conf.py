@@ -31,6 +31,12 @@ limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm" if Path("/dev/shm").is_dir() else None)  # noqa: S108 - gunicorn heartbeat files
+# Each worker listens on its own SO_REUSEPORT socket and the kernel spreads new
+# connections over them. With one shared socket the first worker to wake accepted whole
+# bursts: in 2 of 5 benchmark rounds one worker held all 16 keep-alive connections and the
+# pod served half as much (docs/performance.md). Cost: connections still in a worker's own
+# accept queue when it exits are reset (Kubernetes deregisters the pod from the ALB first).
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") == "1"
 preload_app = os.environ.get("GUNICORN_PRELOAD", "0") == "1"
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "*")
 proc_name = "weatherapi"
