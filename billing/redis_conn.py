@@ -11,15 +11,25 @@ observability hooks. That was ~40 % of the client's CPU per call, and the poll i
 more system call that gives up the GIL under load (docs/performance.md).
 
 The same connection keeps its read and write timeouts in the kernel (``SO_RCVTIMEO``,
-``SO_SNDTIMEO``) rather than in Python: a Python socket timeout makes every send and
-receive a ``poll()`` first, two more GIL hand-offs per call that the threads of a busy
-worker queue for. The call still fails after ``SOCKET_TIMEOUT`` when Redis stops answering.
+``SO_SNDTIMEO``) rather than in Python when it is plain TCP: a Python socket timeout
+makes every send and receive a ``poll()`` first, two more GIL hand-offs per call that the
+threads of a busy worker queue for. The call still fails after ``SOCKET_TIMEOUT`` when
+Redis stops answering. A TLS connection (``rediss://``, ElastiCache in transit) keeps the
+Python timeout: Python's TLS read retries a read the kernel timed out, so it would wait
+for TCP to give up instead (minutes).
+
+A thread's connection that has been idle for a second is checked before use, as the pool
+checks its connections: one the server closed meanwhile (a restart, an idle timeout, a
+killed client) is replaced instead of failing the call and sending the whole process to
+its fallbacks. Busy threads skip the check.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -35,6 +45,17 @@ _down_until = 0.0
 # the per-thread cache handler is ~10 us, paid twice per request before).
 _clients: dict[str, Any] = {}
 _own = threading.local()
+_IDLE_CHECK_SECONDS = 1.0
+
+
+def _forget_after_fork() -> None:
+    # A forked child must not use its parent's sockets (redis-py's pool checks the pid).
+    global _own
+    _own = threading.local()
+    _clients.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def redis_client() -> Any | None:
@@ -53,18 +74,41 @@ def redis_client() -> Any | None:
 
 def _own_connection(client: Any) -> Any:
     """This thread's connection to the client's server: the pool's connection class and
-    arguments (address, database, password, TLS, timeouts), never shared, never pooled."""
+    arguments (address, database, password, TLS, timeouts), never shared, never pooled
+    (so 32 per worker on top of the pool's ``max_connections``)."""
     pool = client.connection_pool
     if getattr(_own, "pool", None) is not pool:
-        _own.conn, _own.pool = pool.connection_class(**pool.connection_kwargs), pool
+        previous = getattr(_own, "conn", None)
+        if previous is not None:
+            previous.disconnect()
+        _own.conn, _own.pool, _own.used = pool.connection_class(**pool.connection_kwargs), pool, 0.0
     return _own.conn
+
+
+def _usable(conn: Any) -> None:
+    """Connected, with the kernel's timeouts where they apply; after an idle second, first
+    make sure the server has not closed the connection (EOF or stray data: reconnect)."""
+    now = time.monotonic()
+    if conn._sock is not None and now - _own.used > _IDLE_CHECK_SECONDS:
+        try:
+            stale = conn.can_read()
+        except Exception:  # noqa: BLE001 - EOF and socket errors alike: not usable
+            stale = True
+        if stale:
+            conn.disconnect()
+        else:
+            _kernel_timeouts(conn)  # can_read() put a Python timeout back
+    _own.used = now
+    if conn._sock is None:
+        conn.connect()
+        _kernel_timeouts(conn)
 
 
 def _kernel_timeouts(conn: Any) -> None:
     """After the handshake: a blocking socket whose timeouts the kernel enforces."""
     timeout = conn.socket_timeout
     sock = conn._sock  # redis-py keeps it private; requirements.lock pins the version
-    if not timeout or sock is None:
+    if not timeout or sock is None or isinstance(sock, ssl.SSLSocket):
         return
     timeval = struct.pack("ll", int(timeout), int(timeout % 1 * 1_000_000))
     sock.settimeout(None)
@@ -81,9 +125,7 @@ def script_run(client: Any, script: Any, keys: list[Any], args: list[Any]) -> An
 
     conn = _own_connection(client)
     try:
-        if conn._sock is None:
-            conn.connect()
-            _kernel_timeouts(conn)
+        _usable(conn)
         try:
             conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
             return conn.read_response()

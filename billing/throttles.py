@@ -405,10 +405,14 @@ class PlanThrottle(BaseThrottle):
         # after it ran) carries the same event id, and so does the metering middleware's
         # record if the script's append is not confirmed: the store keeps one per id.
         event = _admission_event(request._request, principal, endpoint, getattr(view, "ready", None))
+        # The express path's call may have recorded its event before its reply was lost:
+        # whatever this path records carries that id, so the store keeps one. With no
+        # answer in hand here (the copy expired meanwhile) nothing rides with the script,
+        # and the metering middleware's event takes the id.
         earlier = getattr(request._request, "wx_admission_event", None)
         if event is not None and earlier is not None:
-            event = replace(event, id=earlier.id)  # the express path's call may have recorded it
-        request._request.wx_admission_event = event  # type: ignore[attr-defined]
+            event = replace(event, id=earlier.id)
+        request._request.wx_admission_event = event if event is not None else earlier  # type: ignore[attr-defined]
         for attempt in range(3):
             stamp = credential[0] if credential is not None and attempt < 2 else None
             verdict, state = limiter_hit(

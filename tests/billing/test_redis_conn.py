@@ -15,6 +15,33 @@ from billing import redis_conn
 from tests.support.redis_wire import redis_round_trips
 
 
+def _self_signed(tmp_path):  # type: ignore[no-untyped-def]
+    """A certificate and key for 127.0.0.1, valid for a day."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(tz=datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return cert_path, key_path
+
+
 @pytest.fixture
 def own_client(redis):  # type: ignore[no-untyped-def]
     """A client of the suite's Redis with a short socket timeout, and a trivial script."""
@@ -45,7 +72,9 @@ def test_a_redis_that_stops_answering_fails_the_call_within_the_timeout(own_clie
     client, script = own_client
     redis_conn.script_run(client, script, [], [1])
     admin = redis_py.Redis.from_url(settings.REDIS_URL)
-    admin.execute_command("CLIENT", "PAUSE", 1000, "ALL")  # the server stops answering
+    # The server stops answering writes (a script may write): reads of other clients of the
+    # suite's Redis go on.
+    admin.execute_command("CLIENT", "PAUSE", 1000, "WRITE")
     try:
         started = time.monotonic()
         with pytest.raises((redis_py.exceptions.ConnectionError, redis_py.exceptions.TimeoutError)):
@@ -72,3 +101,57 @@ def test_each_thread_has_its_own_connection(own_client):
     for t in threads:
         t.join()
     assert len(set(seen)) == 3
+
+
+def test_a_tls_connection_keeps_pythons_timeout(tmp_path):
+    """Python's TLS read retries a read the kernel timed out, so a TLS socket (production's
+    rediss://) must keep the Python timeout: a silent server fails the read in time."""
+    import ssl
+    from types import SimpleNamespace
+
+    cert, key = _self_signed(tmp_path)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def serve() -> None:  # completes the handshake, then never says a word
+        raw, _ = listener.accept()
+        held.append(server_context.wrap_socket(raw, server_side=True))
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    client_context = ssl.create_default_context(cafile=str(cert))
+    sock = client_context.wrap_socket(socket.create_connection(listener.getsockname()), server_hostname="127.0.0.1")
+    sock.settimeout(0.2)  # what redis-py sets after connecting
+    outcome: list[BaseException | bytes] = []
+
+    def read() -> None:
+        try:
+            outcome.append(sock.recv(1))
+        except OSError as e:  # socket.timeout (TimeoutError) is an OSError
+            outcome.append(e)
+
+    try:
+        redis_conn._kernel_timeouts(SimpleNamespace(_sock=sock, socket_timeout=0.2))
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(2.0)  # without the Python timeout it waits for TCP to give up
+        assert outcome and isinstance(outcome[0], TimeoutError), outcome
+    finally:
+        sock.close()
+        listener.close()
+        for s in held:
+            s.close()
+
+
+def test_a_connection_the_server_closed_is_replaced_after_an_idle_second(own_client, monkeypatch):
+    client, script = own_client
+    redis_conn.script_run(client, script, [], [1])
+    conn = redis_conn._own_connection(client)
+    conn.send_command("CLIENT", "ID")
+    own_id = conn.read_response()
+    admin = redis_py.Redis.from_url(settings.REDIS_URL)
+    assert admin.client_kill_filter(_id=own_id) == 1  # an idle timeout, a restart, an operator
+    monkeypatch.setattr(redis_conn, "_IDLE_CHECK_SECONDS", 0.0)  # instead of waiting a second
+    assert redis_conn.script_run(client, script, [], [5]) == [1, 5]

@@ -170,10 +170,25 @@ def test_event_ids_are_distinct_version_4_uuids_in_every_forked_worker():
     read, write = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the child
-        os.write(write, _event_id().bytes)
-        os._exit(0)
+        try:
+            os.write(write, _event_id().bytes)
+        finally:
+            os._exit(0)
     os.waitpid(child, 0)
     from_child = uuid.UUID(bytes=os.read(read, 16))
     os.close(read)
     os.close(write)
     assert from_child != _event_id()
+
+
+def test_event_ids_do_not_follow_the_global_random_seed():
+    # Hypothesis (the contract tests) and any library may seed the module-level random;
+    # repeated ids would be distinct events silently merged by the store.
+    import random
+
+    from billing.services.usage import _event_id
+
+    random.seed(0)
+    first = _event_id()
+    random.seed(0)
+    assert _event_id() != first

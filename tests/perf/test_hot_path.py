@@ -250,32 +250,46 @@ def test_upstream_calls_of_one_process_run_concurrently(fake_openweather):
     assert peak[0] == 4
 
 
-@pytest.mark.parametrize("express", [True, False], ids=["express", "drf"])
+@pytest.mark.parametrize("path", ["express", "express-copy-gone", "drf"])
 def test_a_lost_script_reply_still_bills_the_request_once(
-    live_client, account, upstream, redis, monkeypatch, express
+    live_client, account, upstream, redis, monkeypatch, path
 ):
     """The script ran (counted, appended the event) but its reply timed out: the request
     falls back to the in-memory limiter and stores its event in PostgreSQL. Both copies
-    carry the same event id, so the request is billed once."""
+    carry the same event id, so the request is billed once. ``express-copy-gone``: the
+    process's copy of the answer expired during the timeout, so the ordinary path has no
+    answer in hand and its event is the metering middleware's (the same id still)."""
     import redis.exceptions
     from django.core.management import call_command
 
     from billing import throttles
     from billing.models import UsageEvent
     from billing.redis_conn import redis_reset
+    from forecasts import cache as weather_cache
+    from forecasts import views
     from forecasts.views import WeatherApiView
 
     _warm(live_client)
     call_command("usage_worker", "--once")
     before = UsageEvent.objects.filter(account_id=account.id).count()
-    if not express:
+    if path == "drf":
         monkeypatch.setattr(WeatherApiView, "express", lambda self, request: None)
+    admitted_by_express = []
+    real_admit = views.admit_in_hand
+
+    def admit_in_hand(*args, **kwargs):  # type: ignore[no-untyped-def]
+        admitted_by_express.append(True)
+        return real_admit(*args, **kwargs)
+
+    monkeypatch.setattr(views, "admit_in_hand", admit_in_hand)
     real_run = throttles.script_run
     lost = []
 
     def script_run_whose_reply_is_lost(client, script, keys, args):  # type: ignore[no-untyped-def]
         real_run(client, script, keys, args)
         lost.append(args[-1])
+        if path == "express-copy-gone":
+            weather_cache._local.clear()
         raise redis.exceptions.TimeoutError("Timeout reading from socket")
 
     monkeypatch.setattr(throttles, "script_run", script_run_whose_reply_is_lost)
@@ -286,6 +300,7 @@ def test_a_lost_script_reply_still_bills_the_request_once(
         redis_reset()
     assert response.status_code == 200
     assert lost and lost[0]  # the script did get the event
+    assert bool(admitted_by_express) == (path != "drf")
     call_command("usage_worker", "--once")  # the stream's copy reaches the database too
     events = UsageEvent.objects.filter(account_id=account.id, request_id="req-lost-reply")
     assert events.count() == 1
