@@ -26,6 +26,7 @@ its fallbacks. Busy threads skip the check.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -33,6 +34,7 @@ import ssl
 import struct
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -116,8 +118,20 @@ def _kernel_timeouts(conn: Any) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 
 
+@dataclass(frozen=True, slots=True)
+class LuaScript:
+    """A script's source and the SHA-1 Redis names it by (what ``script_run`` needs of
+    redis-py's ``Script``, without a client to register it with)."""
+
+    script: str
+    sha: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha", hashlib.sha1(self.script.encode(), usedforsecurity=False).hexdigest())
+
+
 def script_run(client: Any, script: Any, keys: list[Any], args: list[Any]) -> Any:
-    """EVALSHA of a registered script (``client.register_script``) in one round trip; EVAL
+    """EVALSHA of a script (a ``LuaScript``, or redis-py's ``Script``) in one round trip; EVAL
     when the server has lost its script cache (a restart, a failover). Any failure
     disconnects (the reply may still be on its way) and is raised for the caller's
     fallback; the next call connects again."""

@@ -55,7 +55,7 @@ from rest_framework.throttling import BaseThrottle
 
 from accounts.credentials import Principal, Stamp, local_forget, resolve_local
 from billing.endpoints import is_product_endpoint
-from billing.redis_conn import redis_client, redis_failed, script_run
+from billing.redis_conn import LuaScript, redis_client, redis_failed, script_run
 from billing.services.usage import UsageRecord, usage_record_build
 from weatherapi.errors import QuotaExceeded, RateLimited, ServiceUnavailable
 from weatherapi.metrics import THROTTLE_REJECTIONS, USAGE_EVENTS, labelled
@@ -216,17 +216,7 @@ class MemoryLimiter:
 
 
 memory_limiter = MemoryLimiter(settings.THROTTLE_MEMORY_MAX_KEYS)
-_script_lock = threading.Lock()
-_scripts: dict[int, Any] = {}
-
-
-def _script(client: Any) -> Any:
-    # register_script hashes the source; do it once per client, not per request.
-    script = _scripts.get(id(client))
-    if script is None:
-        with _script_lock:
-            script = _scripts.setdefault(id(client), client.register_script(_LUA))
-    return script
+_SCRIPT = LuaScript(_LUA)
 
 
 def _database_answers() -> bool:
@@ -271,7 +261,7 @@ def limiter_hit(
                            stamp.token if stamp is not None else "", event.to_json() if event is not None else ""]
         try:
             # The only Redis round trip of the throttle (EVALSHA; EVAL once after a restart).
-            verdict, minute, month, recorded = script_run(client, _script(client), keys, args)
+            verdict, minute, month, recorded = script_run(client, _SCRIPT, keys, args)
         except Exception as e:  # noqa: BLE001 - any Redis failure: take the fallback
             redis_failed(e, what="throttle")
             verdict = None

@@ -39,6 +39,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.metrics import counter_per_process  # noqa: E402
 from tests.support.servers import GunicornServer, ensure_database  # noqa: E402
 
 PY = sys.executable
@@ -164,17 +165,8 @@ def answers_per_worker(metrics_dir: Path) -> dict[int, float]:
     """/v1/weather/current answers so far in each worker's own metrics file: how wrk's 16
     keep-alive connections ended up split between the workers (the kernel decides, once,
     at connect time)."""
-    from prometheus_client.multiprocess import MultiProcessCollector
-
-    counts: dict[int, float] = {}
-    for path in metrics_dir.glob("counter_*.db"):
-        pid = int(path.stem.split("_")[1])
-        for metric in MultiProcessCollector.merge([str(path)]):
-            for sample in metric.samples:
-                if (sample.name == "django_http_responses_total_by_status_view_method_total"
-                        and sample.labels.get("view") == "weather-current"):
-                    counts[pid] = counts.get(pid, 0.0) + sample.value
-    return counts
+    return counter_per_process(
+        metrics_dir, "django_http_responses_total_by_status_view_method_total", view="weather-current")
 
 
 def redis_commands(url: str) -> dict[str, int]:

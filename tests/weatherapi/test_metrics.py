@@ -34,6 +34,7 @@ from django.conf import settings as django_settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import AccountFactory, api_key_for
+from tests.support.metrics import counter_per_process
 from tests.support.servers import GunicornServer, current_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -254,20 +255,6 @@ def _plant_stale_file(directory: Path) -> None:
     stale.close()
 
 
-def _per_worker(directory: Path, sample_name: str, **labels: str) -> dict[int, float]:
-    """The counter's value in each process's own file (``counter_<pid>.db``)."""
-    from prometheus_client.multiprocess import MultiProcessCollector
-
-    values: dict[int, float] = {}
-    for path in directory.glob("counter_*.db"):
-        pid = int(path.stem.split("_")[1])
-        for metric in MultiProcessCollector.merge([str(path)]):
-            for sample in metric.samples:
-                if sample.name == sample_name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                    values[pid] = values.get(pid, 0.0) + sample.value
-    return values
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_one_scrape_sums_every_gunicorn_worker(tmp_path):
@@ -307,13 +294,13 @@ def test_one_scrape_sums_every_gunicorn_worker(tmp_path):
             # Which worker accepts a connection is the kernel's choice: on a busy machine one
             # fast worker can take a whole batch. More batches until two have answered.
             for _ in range(10):
-                if len([v for v in _per_worker(prom, counter, view="healthz").values() if v > 0]) >= 2:
+                if len([v for v in counter_per_process(prom, counter, view="healthz").values() if v > 0]) >= 2:
                     break
                 assert set(pool.map(health, range(n_health))) == {200}
                 sent_health += n_health
             assert set(pool.map(api, range(n_api))) == {200}
         # Nothing else is in flight: the per-process files are final until the scrape.
-        per_worker = _per_worker(prom, counter, view="healthz")
+        per_worker = counter_per_process(prom, counter, view="healthz")
         headers = {"Authorization": f"Bearer {TOKEN}"}
         assert requests.get(server.url + "/metrics", timeout=10).status_code == 401
         text = requests.get(server.url + "/metrics", headers=headers, timeout=10).text
