@@ -168,6 +168,19 @@ def _event_values(r: UsageRecord) -> list[Any]:
             r.status, r.billable, r.cache or "", r.latency_ms, r.occurred_at, r.request_id]
 
 
+def _server_bound_cursor() -> Any:
+    """A cursor of the current connection (and transaction) whose parameters psycopg sends
+    apart from the SQL, in binary where asked (``%b``), instead of Django's default
+    client-side binding. Wrapped as Django wraps its own cursors: database errors become
+    ``django.db`` errors (the worker retries on ``DatabaseError``) and tests capture the
+    query. PostgreSQL only."""
+    import psycopg
+
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
 def _insert_events(records: Sequence[UsageRecord]) -> set[uuid.UUID]:
     """Insert, skipping ids already stored; returns the ids this statement inserted."""
     meta = UsageEvent._meta
@@ -182,14 +195,16 @@ def _insert_events(records: Sequence[UsageRecord]) -> set[uuid.UUID]:
     )
     if connection.vendor == "postgresql":
         # One array per column and unnest(): the statement has twelve placeholders however
-        # many rows, so psycopg converts it once and caches it. A VALUES list of 500 rows
-        # had 6,000, and splitting that text on every batch was ~40 % of the worker's CPU.
-        # psycopg adapts the values as they are (uuid, aware datetime, bool, int, str).
+        # many rows. A VALUES list of 500 rows had 6,000, and splitting that text on every
+        # batch was ~40 % of the worker's CPU. The arrays go as binary parameters of a
+        # server-bound statement (``_server_bound_cursor``): Django's client-side binding
+        # would quote every element of every array as text, one regex search each (12 per
+        # event: a third of the worker's remaining CPU, docs/performance.md).
         # varchar without its length: an explicit cast to varchar(n) would truncate, while
         # the insert itself refuses an over-long value, as the VALUES form did.
-        arrays = ", ".join(f"%s::{re.sub(r'[(][0-9]+[)]', '', f.db_type(connection))}[]" for f in fields)
+        arrays = ", ".join(f"%b::{re.sub(r'[(][0-9]+[)]', '', f.db_type(connection))}[]" for f in fields)
         sql = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) {conflict}"  # noqa: S608 # nosec B608
-        with connection.cursor() as cursor:
+        with _server_bound_cursor() as cursor:
             for start in range(0, len(records), _CHUNK):
                 rows = [_event_values(r) for r in records[start : start + _CHUNK]]
                 cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
