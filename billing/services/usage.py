@@ -5,7 +5,7 @@
 the XADD fails, the event goes straight to the database. ``usage_events_store`` is the one
 writer of the usage tables, used by both that direct path and the usage worker.
 
-Exactly once: the event id (uuid4) is made at the request and is the primary key. The
+Exactly once: the event id (a UUIDv7) is made at the request and is the primary key. The
 insert is ``INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id`` and only the rows it
 actually inserted are added to the daily rollups, in the same transaction. A batch that
 is stored again (worker killed before acknowledging, XADD that timed out after Redis took
@@ -19,6 +19,7 @@ import logging
 import os
 import random
 import re
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -94,9 +95,19 @@ class UsageRecord:
 _ids = random.Random()  # noqa: S311 # nosec B311 - unique, not secret
 os.register_at_fork(after_in_child=_ids.seed)
 
+_RAND_B = (1 << 62) - 1
 
-def _event_id() -> uuid.UUID:
-    return uuid.UUID(int=_ids.getrandbits(128), version=4)
+
+def _event_id(at: float) -> uuid.UUID:
+    """A UUIDv7 (RFC 9562) for an event at unix time ``at``: 48 bits of milliseconds, the
+    version, 12 + 62 random bits around the variant. Time-ordered, so the primary key index
+    grows at its right edge instead of taking each insert on a random page (and, after
+    each checkpoint, a full-page image of it in the WAL): PostgreSQL's CPU per stored event
+    fell from 11.5-15 to 9 µs (docs/performance.md). 74 random bits a millisecond keep ids
+    unique across processes."""
+    rand = _ids.getrandbits(74)
+    millis = int(at * 1000) & 0xFFFF_FFFF_FFFF
+    return uuid.UUID(int=millis << 80 | 0x7 << 76 | (rand >> 62) << 64 | 0b10 << 62 | rand & _RAND_B)
 
 
 def usage_record_build(
@@ -109,8 +120,9 @@ def usage_record_build(
     request_id: str,
 ) -> UsageRecord:
     """The usage event of one request, with a fresh id (the exactly-once key)."""
+    now = time.time()
     return UsageRecord(
-        id=_event_id(),
+        id=_event_id(now),
         account_id=principal.account_id,
         credential_type=principal.credential_type,
         credential_id=principal.credential_id,
@@ -120,7 +132,7 @@ def usage_record_build(
         billable=is_billable(endpoint=endpoint, status=status, mode=principal.mode),
         cache=cache,
         latency_ms=latency_ms,
-        occurred_at=datetime.now(tz=UTC),
+        occurred_at=datetime.fromtimestamp(now, tz=UTC),
         request_id=request_id[:64],
     )
 

@@ -158,27 +158,40 @@ def test_malformed_entries_are_dropped_not_stuck(redis, account):
     assert _totals(account) == (1, 1, 0)
 
 
-def test_event_ids_are_distinct_version_4_uuids_in_every_forked_worker():
+def test_event_ids_are_distinct_version_7_uuids_in_every_forked_worker():
     # The id is the store's exactly-once key; it comes from random's generator, which
-    # Python reseeds in a forked child, so two gunicorn workers never share a sequence.
+    # Python reseeds in a forked child, so two gunicorn workers never share a sequence,
+    # even for events in the same millisecond.
     import os
 
     from billing.services.usage import _event_id
 
-    ids = {_event_id() for _ in range(10_000)}
-    assert len(ids) == 10_000 and {i.version for i in ids} == {4}
+    at = 1_764_600_000.123
+    ids = {_event_id(at) for _ in range(10_000)}
+    assert len(ids) == 10_000 and {i.version for i in ids} == {7}
+    assert {i.variant for i in ids} == {uuid.RFC_4122}
     read, write = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the child
         try:
-            os.write(write, _event_id().bytes)
+            os.write(write, _event_id(at).bytes)
         finally:
             os._exit(0)
     os.waitpid(child, 0)
     from_child = uuid.UUID(bytes=os.read(read, 16))
     os.close(read)
     os.close(write)
-    assert from_child != _event_id()
+    assert from_child != _event_id(at)
+
+
+def test_event_ids_are_ordered_by_time_and_carry_its_milliseconds():
+    # Time-ordered keys append to the primary key index (docs/performance.md).
+    from billing.services.usage import _event_id
+
+    millis = range(1_764_600_000_000, 1_764_600_002_000, 7)
+    ids = [_event_id((ms + 0.5) / 1000) for ms in millis]  # mid-millisecond: no float rounding at the edge
+    assert ids == sorted(ids, key=lambda i: i.int)
+    assert [i.int >> 80 for i in ids] == list(millis)
 
 
 def test_event_ids_do_not_follow_the_global_random_seed():
@@ -189,6 +202,6 @@ def test_event_ids_do_not_follow_the_global_random_seed():
     from billing.services.usage import _event_id
 
     random.seed(0)
-    first = _event_id()
+    first = _event_id(1_764_600_000.0)
     random.seed(0)
-    assert _event_id() != first
+    assert _event_id(1_764_600_000.0) != first
