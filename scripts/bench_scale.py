@@ -42,7 +42,7 @@ DB_URL = os.environ.get("SCALE_DATABASE_URL", "postgres://postgres@127.0.0.1:543
 REDIS_URL = os.environ.get("SCALE_REDIS_URL", "redis://127.0.0.1:6379/4")
 os.environ.update({
     "DATABASE_URL": DB_URL, "REDIS_URL": REDIS_URL, "DJANGO_SETTINGS_MODULE": "weatherapi.settings",
-    "LOG_LEVEL": "WARNING", "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "bench-scale-" + "x" * 40,
+    "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"), "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "bench-scale-" + "x" * 40,
     "DJANGO_ALLOWED_HOSTS": "testserver,127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "0",
     # inproc answers from a filled cache; nothing may reach an upstream.
     "OPENWEATHER_API_KEY": "bench-unused", "OPENWEATHER_BASE_URL": "http://127.0.0.1:9",
