@@ -240,7 +240,7 @@ def main() -> None:
     env.update({"OPENWEATHER_BASE_URL": fake_url, "OPENWEATHER_API_KEY": "bench-upstream-key",
                 "OPENWEATHER_READ_TIMEOUT": "5", "COALESCE_WAIT_SECONDS": "8"})
 
-    worker = subprocess.Popen([*os.environ.get("BENCH_WORKER_PREFIX", "").split(), PY, "manage.py", "usage_worker"], cwd=ROOT, env=env,
+    worker = subprocess.Popen([PY, "manage.py", "usage_worker"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     server = GunicornServer({k: v for k, v in env.items()},
                             workers=int(os.environ.get("GUNICORN_WORKERS", "2")),
@@ -300,8 +300,7 @@ def main() -> None:
             "usage worker": [worker.pid],
             "postgres": pids_matching(f"postgres: .*{db_url.rsplit('/', 1)[1]}"),
         })
-        for round_no in range(args.rounds):
-            pause = os.environ.get("BENCH_PAUSE_WORKER") == "1" or (os.environ.get("BENCH_PAUSE_WORKER") == "alt" and round_no % 2 == 1)
+        for _ in range(args.rounds):
             if "1" in only:
                 settle()
                 cpu_before = meter.read()
@@ -315,11 +314,7 @@ def main() -> None:
                 commands_before = redis_commands(redis_url)
                 split_before = answers_per_worker(metrics_dir)
                 cpu_before = meter.read()
-                if pause:
-                    os.kill(worker.pid, signal.SIGSTOP)
                 r2 = parse_wrk(wrk(cached, duration=d, connections=c, header=f"X-API-Key: {key}").communicate()[0])
-                if pause:
-                    os.kill(worker.pid, signal.SIGCONT)
                 # The events of (2) are stored while the next settle() waits: count the
                 # worker's and PostgreSQL's share after it, against (2)'s requests.
                 settle()
