@@ -190,7 +190,7 @@ def _server_bound_cursor() -> Any:
     import psycopg
 
     connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
+    raw: Any = psycopg.Cursor(connection.connection)  # django-stubs types the argument as Django's own wrapper
     return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 
 

@@ -155,3 +155,57 @@ def test_a_connection_the_server_closed_is_replaced_after_an_idle_second(own_cli
     assert admin.client_kill_filter(_id=own_id) == 1  # an idle timeout, a restart, an operator
     monkeypatch.setattr(redis_conn, "_IDLE_CHECK_SECONDS", 0.0)  # instead of waiting a second
     assert redis_conn.script_run(client, script, [], [5]) == [1, 5]
+
+
+def test_the_script_goes_out_without_sendall_on_plain_tcp(own_client, monkeypatch):
+    # sendall gives the GIL away and queues to get it back: the command is written by
+    # libc's send() with the GIL held instead (billing.redis_conn._write).
+    client, script = own_client
+    redis_conn.script_run(client, script, [], [1])
+    through_sendall: list[bytes] = []
+    original = socket.socket.sendall
+
+    def sendall(self, data, *args):  # type: ignore[no-untyped-def]
+        through_sendall.append(bytes(data))
+        return original(self, data, *args)
+
+    monkeypatch.setattr(socket.socket, "sendall", sendall)
+    assert redis_conn.script_run(client, script, [], [4]) == [1, 4]
+    assert through_sendall == []
+
+
+@pytest.mark.parametrize("taken", [5, 0, -1], ids=["part", "nothing", "error"])
+def test_what_send_did_not_take_goes_through_sendall(own_client, monkeypatch, taken):
+    # A full socket buffer (part or nothing taken) or an error: sendall finishes the write.
+    client, script = own_client
+    redis_conn.script_run(client, script, [], [1])
+    real = redis_conn._send_holding_gil
+    assert real is not None
+
+    def send(fd: int, data: bytes, size: int, flags: int) -> int:
+        return real(fd, data, taken, flags) if taken > 0 else taken
+
+    monkeypatch.setattr(redis_conn, "_send_holding_gil", send)
+    through_sendall: list[bytes] = []
+    original = socket.socket.sendall
+
+    def sendall(self, data, *args):  # type: ignore[no-untyped-def]
+        through_sendall.append(bytes(data))
+        return original(self, data, *args)
+
+    monkeypatch.setattr(socket.socket, "sendall", sendall)
+    assert redis_conn.script_run(client, script, [], [6]) == [1, 6]
+    command = b"".join(redis_conn._own_connection(client).pack_command(
+        "EVALSHA", script.sha, 0, 6))
+    assert through_sendall == [command[max(taken, 0):]]
+
+
+def test_a_write_that_fails_raises_redis_error_and_drops_the_connection(own_client):
+    client, script = own_client
+    redis_conn.script_run(client, script, [], [1])
+    conn = redis_conn._own_connection(client)
+    conn._sock.shutdown(socket.SHUT_WR)  # the write side is gone: send() fails with EPIPE
+    with pytest.raises(redis_py.exceptions.ConnectionError):
+        redis_conn.script_run(client, script, [], [2])
+    assert conn._sock is None
+    assert redis_conn.script_run(client, script, [], [3]) == [1, 3]
