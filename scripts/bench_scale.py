@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Scale benchmarks (issue 8) against a separate PostgreSQL database, ``weatherapi_scale``.
 
-    .venv/bin/python scripts/bench_scale.py [keys] [usage] [worker]
+    .venv/bin/python scripts/bench_scale.py [keys] [usage] [worker] [inproc] [gc]
 
 * ``keys``: credential lookup cost from 1,000 to 1,000,000 API keys. Keys are bulk
   inserted with COPY (digests of ``scale-<n>``, so the lookups know real digests), the
@@ -16,6 +16,9 @@
 * ``inproc``: microseconds of server CPU per request, the WSGI application called
   directly (no network client): ``/healthz`` against a warm cached
   ``/v1/weather/current`` with an API key, through the application gunicorn serves.
+* ``gc``: pauses of Python's cyclic garbage collector while 8 threads serve 20,000 warm
+  cached answers in process, before and after ``gc.freeze()`` (what gunicorn.conf.py's
+  ``post_worker_init`` does): collections per generation, their total and longest pause.
 * ``worker``: the usage worker's store (``usage_events_store``) at its batch size: events
   per second for 20,000 events spread over 1,000 real keys (the ``last_used_at`` update).
 
@@ -34,7 +37,9 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -267,11 +272,88 @@ def bench_inproc(n: int = 3000) -> None:
         print(f"  {path:22} {(time.perf_counter() - started) / n * 1e6:8.0f} us/request")
 
 
+def _warm_cached_app() -> tuple[Any, Callable[[], None]]:
+    """The WSGI application gunicorn serves, a live key and one warm cached answer."""
+    import io
+
+    from django.core.cache import cache
+
+    from accounts.services import api_key_create
+    from forecasts.cache import encode
+    from forecasts.locations import Location
+
+    account, _ = usage_account()
+    _, key = api_key_create(account=account, mode="live", name="inproc")
+    now = time.time()
+    body = encode({"location": {"name": "London", "country": "GB", "lat": 51.51, "lon": -0.13}, "temperature": 16.7})
+    cache.set(f"wx:openweather:cur:{Location.from_coords(51.51, -0.13).cache_token}:metric:en",
+              (now, now + 3600, body), 7200)
+    from weatherapi.wsgi import application as app  # what gunicorn serves: the routed stacks
+
+    def one() -> None:
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/v1/weather/current", "QUERY_STRING": "lat=51.51&lon=-0.13",
+                   "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1",
+                   "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr,
+                   "HTTP_X_API_KEY": key}
+        seen: list[str] = []
+        result = app(environ, lambda status, headers, exc=None: seen.append(status))
+        b"".join(result)
+        getattr(result, "close", lambda: None)()
+        assert seen[0].startswith("200"), seen
+
+    return app, one
+
+
+def bench_gc(threads: int = 8, per_thread: int = 2500) -> None:
+    import gc
+    import threading
+
+    _, one = _warm_cached_app()
+    for _ in range(300):
+        one()
+    print(f"== garbage collector pauses: {threads} threads x {per_thread:,} warm cached answers in process")
+    for label in ("as loaded", "after gc.freeze()"):
+        if label != "as loaded":
+            gc.collect()
+            gc.freeze()
+        started: dict[int, float] = {}
+        pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+
+        def timed(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                started[threading.get_ident()] = time.perf_counter()
+            else:
+                begun = started.pop(threading.get_ident(), time.perf_counter())
+                pauses[info["generation"]].append((time.perf_counter() - begun) * 1000)
+
+        def work() -> None:
+            for _ in range(per_thread):
+                one()
+
+        gc.callbacks.append(timed)
+        workers = [threading.Thread(target=work) for _ in range(threads)]
+        begin = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        wall = time.perf_counter() - begin
+        gc.callbacks.remove(timed)
+        print(f"  {label}: {len(gc.get_objects()):,} objects tracked, {gc.get_freeze_count():,} frozen; "
+              f"{threads * per_thread / wall:,.0f} answers/s")
+        for generation, times in pauses.items():
+            if times:
+                print(f"    generation {generation}: {len(times):4d} collections, {sum(times):7.1f} ms in all, "
+                      f"longest {max(times):6.2f} ms")
+    gc.unfreeze()
+
+
 def main() -> None:
     which = sys.argv[1:] or ["keys", "usage", "worker", "inproc"]
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; database {DB_URL}")
     for name in which:
-        {"keys": bench_keys, "usage": bench_usage, "worker": bench_worker, "inproc": bench_inproc}[name]()
+        {"keys": bench_keys, "usage": bench_usage, "worker": bench_worker, "inproc": bench_inproc,
+         "gc": bench_gc}[name]()
 
 
 if __name__ == "__main__":
