@@ -36,8 +36,8 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -236,44 +236,20 @@ def bench_worker() -> None:
 
 
 def bench_inproc(n: int = 3000) -> None:
-    import io
-
-    from django.core.cache import cache
-
-    from accounts.services import api_key_create
-    from forecasts.cache import encode
-    from forecasts.locations import Location
-
     print(f"== in-process cost per request (WSGI handler, {n:,} requests after 200 warm-up)")
-    account, _ = usage_account()
-    _, key = api_key_create(account=account, mode="live", name="inproc")
-    now = time.time()
-    body = encode({"location": {"name": "London", "country": "GB", "lat": 51.51, "lon": -0.13}, "temperature": 16.7})
-    cache.set(f"wx:openweather:cur:{Location.from_coords(51.51, -0.13).cache_token}:metric:en",
-              (now, now + 3600, body), 7200)
-    from weatherapi.wsgi import application as app  # what gunicorn serves: the routed stacks
-    seen: list[str] = []
-
-    def one(path: str, query: str) -> None:
-        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
-                   "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1", "wsgi.url_scheme": "http",
-                   "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "HTTP_X_API_KEY": key}
-        result = app(environ, lambda status, headers, exc=None: seen.append(status))
-        b"".join(result)
-        getattr(result, "close", lambda: None)()
-
+    one = _warm_cached_app()
     for path, query in (("/healthz", ""), ("/v1/weather/current", "lat=51.51&lon=-0.13")):
         for _ in range(200):
             one(path, query)
-        assert seen[-1].startswith("200"), seen[-1]
         started = time.perf_counter()
         for _ in range(n):
             one(path, query)
         print(f"  {path:22} {(time.perf_counter() - started) / n * 1e6:8.0f} us/request")
 
 
-def _warm_cached_app() -> tuple[Any, Callable[[], None]]:
-    """The WSGI application gunicorn serves, a live key and one warm cached answer."""
+def _warm_cached_app() -> Callable[[str, str], None]:
+    """A call of the WSGI application gunicorn serves (the routed stacks) with a live key,
+    one warm cached answer in the cache; it checks every answer is a 200."""
     import io
 
     from django.core.cache import cache
@@ -288,57 +264,67 @@ def _warm_cached_app() -> tuple[Any, Callable[[], None]]:
     body = encode({"location": {"name": "London", "country": "GB", "lat": 51.51, "lon": -0.13}, "temperature": 16.7})
     cache.set(f"wx:openweather:cur:{Location.from_coords(51.51, -0.13).cache_token}:metric:en",
               (now, now + 3600, body), 7200)
-    from weatherapi.wsgi import application as app  # what gunicorn serves: the routed stacks
+    from weatherapi.wsgi import application as app
 
-    def one() -> None:
-        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/v1/weather/current", "QUERY_STRING": "lat=51.51&lon=-0.13",
-                   "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1",
-                   "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr,
-                   "HTTP_X_API_KEY": key}
+    def one(path: str, query: str) -> None:
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
+                   "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1", "wsgi.url_scheme": "http",
+                   "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "HTTP_X_API_KEY": key}
         seen: list[str] = []
         result = app(environ, lambda status, headers, exc=None: seen.append(status))
         b"".join(result)
         getattr(result, "close", lambda: None)()
         assert seen[0].startswith("200"), seen
 
-    return app, one
+    return one
 
 
-def bench_gc(threads: int = 8, per_thread: int = 2500) -> None:
+def _gc_pauses_while(work: Callable[[], None], threads: int) -> tuple[float, dict[int, list[float]]]:
+    """Runs ``work`` in ``threads`` threads; the wall time and each collection's pause (ms)
+    by generation."""
     import gc
     import threading
 
-    _, one = _warm_cached_app()
-    for _ in range(300):
-        one()
-    print(f"== garbage collector pauses: {threads} threads x {per_thread:,} warm cached answers in process")
-    for label in ("as loaded", "after gc.freeze()"):
-        if label != "as loaded":
-            gc.collect()
-            gc.freeze()
-        started: dict[int, float] = {}
-        pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    started: dict[int, float] = {}
+    pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
 
-        def timed(phase: str, info: dict[str, int]) -> None:
-            if phase == "start":
-                started[threading.get_ident()] = time.perf_counter()
-            else:
-                begun = started.pop(threading.get_ident(), time.perf_counter())
-                pauses[info["generation"]].append((time.perf_counter() - begun) * 1000)
+    def timed(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[threading.get_ident()] = time.perf_counter()
+        else:
+            begun = started.pop(threading.get_ident(), time.perf_counter())
+            pauses[info["generation"]].append((time.perf_counter() - begun) * 1000)
 
-        def work() -> None:
-            for _ in range(per_thread):
-                one()
-
-        gc.callbacks.append(timed)
+    gc.callbacks.append(timed)
+    try:
         workers = [threading.Thread(target=work) for _ in range(threads)]
         begin = time.perf_counter()
         for w in workers:
             w.start()
         for w in workers:
             w.join()
-        wall = time.perf_counter() - begin
+        return time.perf_counter() - begin, pauses
+    finally:
         gc.callbacks.remove(timed)
+
+
+def bench_gc(threads: int = 8, per_thread: int = 5000) -> None:
+    import gc
+
+    one = _warm_cached_app()
+    for _ in range(300):
+        one("/v1/weather/current", "lat=51.51&lon=-0.13")
+
+    def work() -> None:
+        for _ in range(per_thread):
+            one("/v1/weather/current", "lat=51.51&lon=-0.13")
+
+    print(f"== garbage collector pauses: {threads} threads x {per_thread:,} warm cached answers in process")
+    for label in ("as loaded", "after gc.freeze()"):
+        if label != "as loaded":
+            gc.collect()
+            gc.freeze()
+        wall, pauses = _gc_pauses_while(work, threads)
         print(f"  {label}: {len(gc.get_objects()):,} objects tracked, {gc.get_freeze_count():,} frozen; "
               f"{threads * per_thread / wall:,.0f} answers/s")
         for generation, times in pauses.items():
