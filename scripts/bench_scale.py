@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Scale benchmarks (issue 8) against a separate PostgreSQL database, ``weatherapi_scale``.
 
-    .venv/bin/python scripts/bench_scale.py [keys] [usage] [worker] [inproc] [gc]
+    .venv/bin/python scripts/bench_scale.py [keys] [usage] [worker] [inproc] [threads] [gc]
 
 * ``keys``: credential lookup cost from 1,000 to 1,000,000 API keys. Keys are bulk
   inserted with COPY (digests of ``scale-<n>``, so the lookups know real digests), the
@@ -16,6 +16,10 @@
 * ``inproc``: microseconds of server CPU per request, the WSGI application called
   directly (no network client): ``/healthz`` against a warm cached
   ``/v1/weather/current`` with an API key, through the application gunicorn serves.
+* ``threads``: CPU per warm cached answer in process with 8 threads serving at once (the
+  GIL contended, as in a busy gunicorn worker), with the throttle's script written by
+  ``sendall`` (which gives up the GIL) and by ``billing.redis_conn``'s GIL-holding send,
+  alternated three times.
 * ``gc``: pauses of Python's cyclic garbage collector while 8 threads serve 20,000 warm
   cached answers in process, before and after ``gc.freeze()`` (what gunicorn.conf.py's
   ``post_worker_init`` does): collections per generation, their total and longest pause.
@@ -308,6 +312,34 @@ def _gc_pauses_while(work: Callable[[], None], threads: int) -> tuple[float, dic
         gc.callbacks.remove(timed)
 
 
+def bench_threads(threads: int = 8, per_thread: int = 1500) -> None:
+    import threading
+
+    from billing import redis_conn
+
+    one = _warm_cached_app()
+    for _ in range(300):
+        one("/v1/weather/current", "lat=51.51&lon=-0.13")
+
+    def work() -> None:
+        for _ in range(per_thread):
+            one("/v1/weather/current", "lat=51.51&lon=-0.13")
+
+    held = redis_conn._send_holding_gil
+    print(f"== CPU per warm cached answer, {threads} threads x {per_thread:,} answers in process")
+    for _ in range(3):
+        for label, send in (("sendall", None), ("send with the GIL held", held)):
+            redis_conn._send_holding_gil = send
+            cpu = time.process_time()
+            workers = [threading.Thread(target=work) for _ in range(threads)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+            print(f"  {label:24} {(time.process_time() - cpu) / (threads * per_thread) * 1e6:6.0f} us CPU per answer")
+    redis_conn._send_holding_gil = held
+
+
 def bench_gc(threads: int = 8, per_thread: int = 5000) -> None:
     import gc
 
@@ -339,7 +371,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; database {DB_URL}")
     for name in which:
         {"keys": bench_keys, "usage": bench_usage, "worker": bench_worker, "inproc": bench_inproc,
-         "gc": bench_gc}[name]()
+         "threads": bench_threads, "gc": bench_gc}[name]()
 
 
 if __name__ == "__main__":
