@@ -214,29 +214,45 @@ def bench_usage() -> None:
     print("    " + plan.replace("\n", "\n    "))
 
 
-def bench_worker() -> None:
-    from billing.services.usage import UsageRecord, usage_events_store
+def _backend_cpu_seconds() -> float:
+    """CPU used so far by this connection's PostgreSQL backend (same machine)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    print("== usage worker store: usage_events_store in batches of 1,000 over 1,000 real keys")
+
+def bench_worker() -> None:
+    from billing.services.usage import UsageRecord, _event_id, usage_events_store
+
+    print("== usage worker store: stream entries decoded and stored (from_json + usage_events_store), "
+          "batches of 1,000 over 1,000 real keys")
     account = scale_account()
     keys_fill(1_000, account)
     key_ids = list(ApiKey.objects.filter(name="scale").order_by("id").values_list("id", flat=True)[:1000])
     rng = random.Random(3)
-    day = datetime.now(tz=UTC).date()
     total, batches = 20_000, []
+    start = time.time()
     for b in range(total // 1000):
-        batches.append([
-            UsageRecord(id=uuid.uuid4(), account_id=account.pk, credential_type="api_key",
-                        credential_id=rng.choice(key_ids), endpoint="weather.current", mode="live", status=200,
-                        billable=True, cache="hit", latency_ms=3,
-                        occurred_at=datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(seconds=b * 1000 + i))
-            for i in range(1000)
-        ])
+        entries = []
+        for i in range(1000):
+            at = start + (b * 1000 + i) / 1000  # events a millisecond apart, from now on
+            record = UsageRecord(id=_event_id(at), account_id=account.pk, credential_type="api_key",
+                                 credential_id=rng.choice(key_ids), endpoint="weather.current", mode="live",
+                                 status=200, billable=True, cache="hit", latency_ms=3,
+                                 occurred_at=datetime.fromtimestamp(at, tz=UTC), request_id=uuid.uuid4().hex)
+            entries.append(record.to_json().encode())  # what the worker reads from the stream
+        batches.append(entries)
+    backend = _backend_cpu_seconds()
+    cpu = time.process_time()
     started = time.perf_counter()
-    for batch in batches:
-        usage_events_store(records=batch)
+    for entries in batches:
+        usage_events_store(records=[UsageRecord.from_json(raw) for raw in entries])
     elapsed = time.perf_counter() - started
-    print(f"  {total:,} events in {elapsed:.2f}s: {total / elapsed:,.0f} events/s")
+    cpu, backend = time.process_time() - cpu, _backend_cpu_seconds() - backend
+    print(f"  {total:,} events in {elapsed:.2f}s: {total / elapsed:,.0f} events/s; CPU per event: "
+          f"worker {cpu / total * 1e6:.1f} us, PostgreSQL {backend / total * 1e6:.1f} us")
 
 
 def bench_inproc(n: int = 3000) -> None:
