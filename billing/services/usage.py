@@ -103,9 +103,9 @@ def _event_id(at: float) -> uuid.UUID:
     """A UUIDv7 (RFC 9562) for an event at unix time ``at``: 48 bits of milliseconds, the
     version, 12 + 62 random bits around the variant. Time-ordered, so the primary key index
     grows at its right edge instead of taking each insert on a random page (and, after
-    each checkpoint, a full-page image of it in the WAL): PostgreSQL's CPU per stored event
-    fell from 11.5-15 to 9 µs (docs/performance.md). 74 random bits a millisecond keep ids
-    unique across processes."""
+    each checkpoint, a full-page image of it in the WAL): less of PostgreSQL's CPU per stored
+    event (docs/performance.md). 74 random bits a millisecond keep ids unique across
+    processes."""
     rand = _ids.getrandbits(74)
     millis = int(at * 1000) & 0xFFFF_FFFF_FFFF
     return uuid.UUID(int=millis << 80 | 0x7 << 76 | (rand >> 62) << 64 | 0b10 << 62 | rand & _RAND_B)
@@ -212,7 +212,7 @@ def _insert_events(records: Sequence[UsageRecord]) -> set[uuid.UUID]:
         # batch was ~40 % of the worker's CPU. The arrays go as binary parameters of a
         # server-bound statement (``_server_bound_cursor``): Django's client-side binding
         # would quote every element of every array as text, one regex search each (12 per
-        # event: a third of the worker's remaining CPU, docs/performance.md).
+        # event: about a quarter of the worker's CPU, docs/performance.md).
         # varchar without its length: an explicit cast to varchar(n) would truncate, while
         # the insert itself refuses an over-long value, as the VALUES form did.
         arrays = ", ".join(f"%b::{re.sub(r'[(][0-9]+[)]', '', f.db_type(connection))}[]" for f in fields)
