@@ -134,7 +134,7 @@ def child_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
 def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
     # The app is loaded: what exists now (Django, the URL and middleware chains, modules)
     # lives as long as the worker. Frozen, the cyclic collector never walks it again: a
-    # full collection walked ~127,000 objects with the GIL held, a 60 ms stop of every
-    # thread of the worker about once per 20,000 requests (scripts/bench_scale.py gc,
+    # full collection walked ~120,000 objects with the GIL held, stopping every thread of
+    # the worker for 50-100 ms about once per 20,000 answers (scripts/bench_scale.py gc,
     # docs/performance.md). Garbage made while serving is collected as before.
     gc.freeze()

@@ -22,8 +22,8 @@ The script's command is written by libc's ``send()`` called through ctypes *with
 giving up the GIL (``_write``), non-blocking: a write of a few hundred bytes to a socket
 with room completes at once, so there is nothing to wait for, while ``sendall`` hands the
 GIL to another of the worker's busy threads and then queues to get it back before it can
-even start waiting for the reply. With eight threads busy that was 33 µs of CPU per call
-(docs/performance.md). Anything short of the whole command written at once (a full
+even start waiting for the reply. With eight threads busy that was ~35 µs of CPU per call
+(``scripts/bench_scale.py threads``, docs/performance.md). Anything short of the whole command written at once (a full
 buffer, an error, a TLS socket, no libc) goes to ``sendall``, which finishes the write or
 raises as before. The reply is read the ordinary way, the GIL released while it waits.
 

@@ -328,11 +328,8 @@ def _gc_pauses_while(work: Callable[[], None], threads: int) -> tuple[float, dic
         gc.callbacks.remove(timed)
 
 
-def bench_threads(threads: int = 8, per_thread: int = 1500) -> None:
-    import threading
-
-    from billing import redis_conn
-
+def _cached_answers(per_thread: int) -> Callable[[], None]:
+    """One thread's share of warm cached answers, after a warm-up."""
     one = _warm_cached_app()
     for _ in range(300):
         one("/v1/weather/current", "lat=51.51&lon=-0.13")
@@ -341,6 +338,15 @@ def bench_threads(threads: int = 8, per_thread: int = 1500) -> None:
         for _ in range(per_thread):
             one("/v1/weather/current", "lat=51.51&lon=-0.13")
 
+    return work
+
+
+def bench_threads(threads: int = 8, per_thread: int = 1500) -> None:
+    import threading
+
+    from billing import redis_conn
+
+    work = _cached_answers(per_thread)
     held = redis_conn._send_holding_gil
     print(f"== CPU per warm cached answer, {threads} threads x {per_thread:,} answers in process")
     for _ in range(3):
@@ -359,14 +365,7 @@ def bench_threads(threads: int = 8, per_thread: int = 1500) -> None:
 def bench_gc(threads: int = 8, per_thread: int = 5000) -> None:
     import gc
 
-    one = _warm_cached_app()
-    for _ in range(300):
-        one("/v1/weather/current", "lat=51.51&lon=-0.13")
-
-    def work() -> None:
-        for _ in range(per_thread):
-            one("/v1/weather/current", "lat=51.51&lon=-0.13")
-
+    work = _cached_answers(per_thread)
     print(f"== garbage collector pauses: {threads} threads x {per_thread:,} warm cached answers in process")
     for label in ("as loaded", "after gc.freeze()"):
         if label != "as loaded":

@@ -157,25 +157,32 @@ def test_a_connection_the_server_closed_is_replaced_after_an_idle_second(own_cli
     assert redis_conn.script_run(client, script, [], [5]) == [1, 5]
 
 
-def test_the_script_goes_out_without_sendall_on_plain_tcp(own_client, monkeypatch):
+@pytest.fixture
+def through_sendall(monkeypatch):  # type: ignore[no-untyped-def]
+    """What goes out through ``socket.sendall`` (which still sends it)."""
+    sent: list[bytes] = []
+    original = socket.socket.sendall
+
+    def sendall(self, data, *args):  # type: ignore[no-untyped-def]
+        sent.append(bytes(data))
+        return original(self, data, *args)
+
+    monkeypatch.setattr(socket.socket, "sendall", sendall)
+    return sent
+
+
+def test_the_script_goes_out_without_sendall_on_plain_tcp(own_client, through_sendall):
     # sendall gives the GIL away and queues to get it back: the command is written by
     # libc's send() with the GIL held instead (billing.redis_conn._write).
     client, script = own_client
     redis_conn.script_run(client, script, [], [1])
-    through_sendall: list[bytes] = []
-    original = socket.socket.sendall
-
-    def sendall(self, data, *args):  # type: ignore[no-untyped-def]
-        through_sendall.append(bytes(data))
-        return original(self, data, *args)
-
-    monkeypatch.setattr(socket.socket, "sendall", sendall)
+    through_sendall.clear()
     assert redis_conn.script_run(client, script, [], [4]) == [1, 4]
     assert through_sendall == []
 
 
 @pytest.mark.parametrize("taken", [5, 0, -1], ids=["part", "nothing", "error"])
-def test_what_send_did_not_take_goes_through_sendall(own_client, monkeypatch, taken):
+def test_what_send_did_not_take_goes_through_sendall(own_client, monkeypatch, through_sendall, taken):
     # A full socket buffer (part or nothing taken) or an error: sendall finishes the write.
     client, script = own_client
     redis_conn.script_run(client, script, [], [1])
@@ -186,14 +193,7 @@ def test_what_send_did_not_take_goes_through_sendall(own_client, monkeypatch, ta
         return real(fd, data, taken, flags) if taken > 0 else taken
 
     monkeypatch.setattr(redis_conn, "_send_holding_gil", send)
-    through_sendall: list[bytes] = []
-    original = socket.socket.sendall
-
-    def sendall(self, data, *args):  # type: ignore[no-untyped-def]
-        through_sendall.append(bytes(data))
-        return original(self, data, *args)
-
-    monkeypatch.setattr(socket.socket, "sendall", sendall)
+    through_sendall.clear()
     assert redis_conn.script_run(client, script, [], [6]) == [1, 6]
     command = b"".join(redis_conn._own_connection(client).pack_command(
         "EVALSHA", script.sha, 0, 6))
