@@ -209,3 +209,34 @@ def test_a_write_that_fails_raises_redis_error_and_drops_the_connection(own_clie
         redis_conn.script_run(client, script, [], [2])
     assert conn._sock is None
     assert redis_conn.script_run(client, script, [], [3]) == [1, 3]
+
+
+def test_over_tls_the_command_goes_through_the_tls_socket(tmp_path):
+    """A raw send() on a TLS socket's descriptor would put plaintext into the TLS stream
+    (production's rediss://): over TLS the command goes through the socket's own sendall."""
+    import ssl
+    from types import SimpleNamespace
+
+    cert, key = _self_signed(tmp_path)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    received: list[bytes] = []
+
+    def serve() -> None:  # reads what arrives, decrypted
+        raw, _ = listener.accept()
+        with server_context.wrap_socket(raw, server_side=True) as tls:
+            tls.settimeout(2.0)
+            received.append(tls.recv(1024))
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    client_context = ssl.create_default_context(cafile=str(cert))
+    sock = client_context.wrap_socket(socket.create_connection(listener.getsockname()), server_hostname="127.0.0.1")
+    try:
+        redis_conn._write(SimpleNamespace(_sock=sock), b"*1\r\n$4\r\nPING\r\n")
+        server.join(2.0)
+        assert received == [b"*1\r\n$4\r\nPING\r\n"]
+    finally:
+        sock.close()
+        listener.close()
