@@ -48,6 +48,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +93,6 @@ def _write(conn: Any, command: bytes) -> None:
     """One packed command to the connection's socket (module docstring): at once with the
     GIL held when the socket takes it all, else (TLS, a full buffer, an error) through
     ``sendall`` with the connection's timeout and errors."""
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-
     sock = conn._sock
     sent = 0
     if _send_holding_gil is not None and not isinstance(sock, ssl.SSLSocket):
@@ -182,8 +182,6 @@ def script_run(client: Any, script: Any, keys: list[Any], args: list[Any]) -> An
     when the server has lost its script cache (a restart, a failover). Any failure
     disconnects (the reply may still be on its way) and is raised for the caller's
     fallback; the next call connects again."""
-    from redis.exceptions import NoScriptError
-
     conn = _own_connection(client)
     try:
         _usable(conn)

@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.metrics import counter_per_process  # noqa: E402
+from tests.support.procs import cpu_seconds  # noqa: E402
 from tests.support.servers import GunicornServer, ensure_database  # noqa: E402
 
 PY = sys.executable
@@ -124,15 +125,6 @@ def v1_responses(base: str) -> int:
             if view and view.group(1) not in {"healthz", "readyz", "metrics", "<unnamed view>"}:
                 total += float(line.rsplit(" ", 1)[1])
     return int(total)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used so far (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pids_matching(pattern: str) -> list[int]:

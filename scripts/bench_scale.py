@@ -216,11 +216,11 @@ def bench_usage() -> None:
 
 def _backend_cpu_seconds() -> float:
     """CPU used so far by this connection's PostgreSQL backend (same machine)."""
+    from tests.support.procs import cpu_seconds
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(cursor.fetchone()[0])
 
 
 def bench_worker() -> None:
@@ -299,6 +299,19 @@ def _warm_cached_app() -> Callable[[str, str], None]:
     return one
 
 
+def _in_threads(work: Callable[[], None], threads: int) -> float:
+    """Runs ``work`` in ``threads`` threads at once; the wall seconds until all are done."""
+    import threading
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    begin = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return time.perf_counter() - begin
+
+
 def _gc_pauses_while(work: Callable[[], None], threads: int) -> tuple[float, dict[int, list[float]]]:
     """Runs ``work`` in ``threads`` threads; the wall time and each collection's pause (ms)
     by generation."""
@@ -317,13 +330,7 @@ def _gc_pauses_while(work: Callable[[], None], threads: int) -> tuple[float, dic
 
     gc.callbacks.append(timed)
     try:
-        workers = [threading.Thread(target=work) for _ in range(threads)]
-        begin = time.perf_counter()
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-        return time.perf_counter() - begin, pauses
+        return _in_threads(work, threads), pauses
     finally:
         gc.callbacks.remove(timed)
 
@@ -342,8 +349,6 @@ def _cached_answers(per_thread: int) -> Callable[[], None]:
 
 
 def bench_threads(threads: int = 8, per_thread: int = 1500) -> None:
-    import threading
-
     from billing import redis_conn
 
     work = _cached_answers(per_thread)
@@ -353,11 +358,7 @@ def bench_threads(threads: int = 8, per_thread: int = 1500) -> None:
         for label, send in (("sendall", None), ("send with the GIL held", held)):
             redis_conn._send_holding_gil = send
             cpu = time.process_time()
-            workers = [threading.Thread(target=work) for _ in range(threads)]
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join()
+            _in_threads(work, threads)
             print(f"  {label:24} {(time.process_time() - cpu) / (threads * per_thread) * 1e6:6.0f} us CPU per answer")
     redis_conn._send_holding_gil = held
 

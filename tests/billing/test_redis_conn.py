@@ -6,6 +6,7 @@ import socket
 import struct
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 import redis as redis_py
@@ -40,6 +41,32 @@ def _self_signed(tmp_path):  # type: ignore[no-untyped-def]
     key_path.write_bytes(key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return cert_path, key_path
+
+
+@contextmanager
+def _tls_connection(tmp_path, serve):  # type: ignore[no-untyped-def]
+    """A TLS client socket (closed at the end) to a local server thread, which completes
+    the handshake and hands its side of the connection to ``serve``."""
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def accept() -> None:
+        raw, _ = listener.accept()
+        serve(server_context.wrap_socket(raw, server_side=True))
+
+    server = threading.Thread(target=accept, daemon=True)
+    server.start()
+    client_context = ssl.create_default_context(cafile=str(cert))
+    sock = client_context.wrap_socket(socket.create_connection(listener.getsockname()), server_hostname="127.0.0.1")
+    try:
+        yield sock, server
+    finally:
+        sock.close()
+        listener.close()
 
 
 @pytest.fixture
@@ -106,43 +133,28 @@ def test_each_thread_has_its_own_connection(own_client):
 def test_a_tls_connection_keeps_pythons_timeout(tmp_path):
     """Python's TLS read retries a read the kernel timed out, so a TLS socket (production's
     rediss://) must keep the Python timeout: a silent server fails the read in time."""
-    import ssl
     from types import SimpleNamespace
 
-    cert, key = _self_signed(tmp_path)
-    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_context.load_cert_chain(cert, key)
-    listener = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
-
-    def serve() -> None:  # completes the handshake, then never says a word
-        raw, _ = listener.accept()
-        held.append(server_context.wrap_socket(raw, server_side=True))
-
-    server = threading.Thread(target=serve, daemon=True)
-    server.start()
-    client_context = ssl.create_default_context(cafile=str(cert))
-    sock = client_context.wrap_socket(socket.create_connection(listener.getsockname()), server_hostname="127.0.0.1")
-    sock.settimeout(0.2)  # what redis-py sets after connecting
+    held: list[socket.socket] = []  # the server completes the handshake, then never says a word
     outcome: list[BaseException | bytes] = []
+    with _tls_connection(tmp_path, held.append) as (sock, _):
+        sock.settimeout(0.2)  # what redis-py sets after connecting
 
-    def read() -> None:
+        def read() -> None:
+            try:
+                outcome.append(sock.recv(1))
+            except OSError as e:  # socket.timeout (TimeoutError) is an OSError
+                outcome.append(e)
+
         try:
-            outcome.append(sock.recv(1))
-        except OSError as e:  # socket.timeout (TimeoutError) is an OSError
-            outcome.append(e)
-
-    try:
-        redis_conn._kernel_timeouts(SimpleNamespace(_sock=sock, socket_timeout=0.2))
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(2.0)  # without the Python timeout it waits for TCP to give up
-        assert outcome and isinstance(outcome[0], TimeoutError), outcome
-    finally:
-        sock.close()
-        listener.close()
-        for s in held:
-            s.close()
+            redis_conn._kernel_timeouts(SimpleNamespace(_sock=sock, socket_timeout=0.2))
+            reader = threading.Thread(target=read, daemon=True)
+            reader.start()
+            reader.join(2.0)  # without the Python timeout it waits for TCP to give up
+            assert outcome and isinstance(outcome[0], TimeoutError), outcome
+        finally:
+            for s in held:
+                s.close()
 
 
 def test_a_connection_the_server_closed_is_replaced_after_an_idle_second(own_client, monkeypatch):
@@ -214,29 +226,16 @@ def test_a_write_that_fails_raises_redis_error_and_drops_the_connection(own_clie
 def test_over_tls_the_command_goes_through_the_tls_socket(tmp_path):
     """A raw send() on a TLS socket's descriptor would put plaintext into the TLS stream
     (production's rediss://): over TLS the command goes through the socket's own sendall."""
-    import ssl
     from types import SimpleNamespace
 
-    cert, key = _self_signed(tmp_path)
-    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_context.load_cert_chain(cert, key)
-    listener = socket.create_server(("127.0.0.1", 0))
     received: list[bytes] = []
 
-    def serve() -> None:  # reads what arrives, decrypted
-        raw, _ = listener.accept()
-        with server_context.wrap_socket(raw, server_side=True) as tls:
+    def serve(tls) -> None:  # type: ignore[no-untyped-def] # reads what arrives, decrypted
+        with tls:
             tls.settimeout(2.0)
             received.append(tls.recv(1024))
 
-    server = threading.Thread(target=serve, daemon=True)
-    server.start()
-    client_context = ssl.create_default_context(cafile=str(cert))
-    sock = client_context.wrap_socket(socket.create_connection(listener.getsockname()), server_hostname="127.0.0.1")
-    try:
+    with _tls_connection(tmp_path, serve) as (sock, server):
         redis_conn._write(SimpleNamespace(_sock=sock), b"*1\r\n$4\r\nPING\r\n")
         server.join(2.0)
-        assert received == [b"*1\r\n$4\r\nPING\r\n"]
-    finally:
-        sock.close()
-        listener.close()
+    assert received == [b"*1\r\n$4\r\nPING\r\n"]

@@ -267,13 +267,12 @@ def test_a_lost_script_reply_still_bills_the_request_once(
     from billing.redis_conn import redis_reset
     from forecasts import cache as weather_cache
     from forecasts import views
-    from forecasts.views import WeatherApiView
 
     _warm(live_client)
     call_command("usage_worker", "--once")
     before = UsageEvent.objects.filter(account_id=account.id).count()
     if path == "drf":
-        monkeypatch.setattr(WeatherApiView, "express", lambda self, request: None)
+        _without_express(monkeypatch)
     admitted_by_express = []
     real_admit = views.admit_in_hand
 
