@@ -23,8 +23,9 @@
 * ``gc``: pauses of Python's cyclic garbage collector while 8 threads serve 20,000 warm
   cached answers in process, before and after ``gc.freeze()`` (what gunicorn.conf.py's
   ``post_worker_init`` does): collections per generation, their total and longest pause.
-* ``worker``: the usage worker's store (``usage_events_store``) at its batch size: events
-  per second for 20,000 events spread over 1,000 real keys (the ``last_used_at`` update).
+* ``worker``: the usage worker's store (``usage_entries_store``) at its batch size: events
+  per second for 20,000 events spread over 1,000 real keys (the ``last_used_at`` update),
+  and the same entries decoded in Python first (SQLite's path and the fallback).
 
 Environment: SCALE_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/weatherapi_scale,
 created and migrated when missing), SCALE_REDIS_URL (default redis://127.0.0.1:6379/4).
@@ -224,35 +225,51 @@ def _backend_cpu_seconds() -> float:
 
 
 def bench_worker() -> None:
-    from billing.services.usage import UsageRecord, _event_id, usage_events_store
+    from billing.services.usage import (
+        UsageRecord,
+        _event_id,
+        usage_entries_store,
+        usage_events_store,
+    )
 
-    print("== usage worker store: stream entries decoded and stored (from_json + usage_events_store), "
-          "batches of 1,000 over 1,000 real keys")
+    print("== usage worker store: stream entries stored (usage_entries_store, the worker's path), "
+          "batches of 1,000 over 1,000 real keys; then the same entries decoded in Python first "
+          "(from_json + usage_events_store: SQLite's path and the fallback)")
     account = scale_account()
     keys_fill(1_000, account)
     key_ids = list(ApiKey.objects.filter(name="scale").order_by("id").values_list("id", flat=True)[:1000])
     rng = random.Random(3)
-    total, batches = 20_000, []
-    start = time.time()
-    for b in range(total // 1000):
-        entries = []
-        for i in range(1000):
-            at = start + (b * 1000 + i) / 1000  # events a millisecond apart, from now on
-            record = UsageRecord(id=_event_id(at), account_id=account.pk, credential_type="api_key",
-                                 credential_id=rng.choice(key_ids), endpoint="weather.current", mode="live",
-                                 status=200, billable=True, cache="hit", latency_ms=3,
-                                 occurred_at=datetime.fromtimestamp(at, tz=UTC), request_id=uuid.uuid4().hex)
-            entries.append(record.to_json().encode())  # what the worker reads from the stream
-        batches.append(entries)
-    backend = _backend_cpu_seconds()
-    cpu = time.process_time()
-    started = time.perf_counter()
-    for entries in batches:
-        usage_events_store(records=[UsageRecord.from_json(raw) for raw in entries])
-    elapsed = time.perf_counter() - started
-    cpu, backend = time.process_time() - cpu, _backend_cpu_seconds() - backend
-    print(f"  {total:,} events in {elapsed:.2f}s: {total / elapsed:,.0f} events/s; CPU per event: "
-          f"worker {cpu / total * 1e6:.1f} us, PostgreSQL {backend / total * 1e6:.1f} us")
+    total = 20_000
+
+    def batches() -> list[list[bytes]]:
+        start, made = time.time(), []
+        for b in range(total // 1000):
+            entries = []
+            for i in range(1000):
+                at = start + (b * 1000 + i) / 1000  # events a millisecond apart, from now on
+                record = UsageRecord(id=_event_id(at), account_id=account.pk, credential_type="api_key",
+                                     credential_id=rng.choice(key_ids), endpoint="weather.current", mode="live",
+                                     status=200, billable=True, cache="hit", latency_ms=3,
+                                     occurred_at=datetime.fromtimestamp(at, tz=UTC), request_id=uuid.uuid4().hex)
+                entries.append(record.to_json().encode())  # what the worker reads from the stream
+            made.append(entries)
+        return made
+
+    paths: dict[str, Callable[[list[bytes]], int]] = {
+        "in the database": lambda entries: usage_entries_store(entries=entries),
+        "decoded in Python": lambda entries: usage_events_store(records=[UsageRecord.from_json(raw) for raw in entries]),
+    }
+    for name, store in paths.items():
+        made = batches()
+        backend = _backend_cpu_seconds()
+        cpu = time.process_time()
+        started = time.perf_counter()
+        stored = sum(store(entries) for entries in made)
+        elapsed = time.perf_counter() - started
+        cpu, backend = time.process_time() - cpu, _backend_cpu_seconds() - backend
+        assert stored == total, (stored, total)
+        print(f"  {name:18} {total:,} events in {elapsed:.2f}s: {total / elapsed:,.0f} events/s; CPU per event: "
+              f"worker {cpu / total * 1e6:.1f} us, PostgreSQL {backend / total * 1e6:.1f} us")
 
 
 def bench_inproc(n: int = 3000) -> None:

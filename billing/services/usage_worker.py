@@ -8,7 +8,7 @@ Each round, a worker (one consumer of the group ``USAGE_WORKER_GROUP``):
    (XAUTOCLAIM; that consumer is presumed dead);
 3. reads new entries (XREADGROUP ``>``).
 
-A batch is stored with ``usage_events_store`` (insert ignoring known ids, rollups of the
+A batch is stored with ``usage_entries_store`` (insert ignoring known ids, rollups of the
 rows actually inserted, ``ApiKey.last_used_at``; one transaction) and only after the
 commit acknowledged and deleted from the stream (XACK + XDEL, one pipeline). A crash
 between commit and acknowledgement means the batch is delivered again and inserts
@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from billing.services.usage import UsageRecord, usage_events_store
+from billing.services.usage import usage_entries_store
 from weatherapi.metrics import USAGE_EVENTS_FLUSHED, USAGE_STREAM_PENDING
 
 logger = logging.getLogger(__name__)
@@ -101,17 +101,9 @@ class UsageWorker:
         """Store a batch, then acknowledge it. Returns how many events were new."""
         if not entries:
             return 0
-        records: list[UsageRecord] = []
-        for entry_id, fields in entries:
-            if not fields:
-                continue
-            raw = fields.get(b"e") or fields.get("e")
-            try:
-                records.append(UsageRecord.from_json(raw))
-            except (TypeError, ValueError, KeyError):
-                # A malformed entry can never be stored; keep it out of the way, loudly.
-                logger.error("dropping malformed usage stream entry %r", entry_id)
-        inserted = usage_events_store(records=records)  # commits, or raises: then no ack
+        # An entry deleted meanwhile has no fields: nothing to store.
+        raws = [fields.get(b"e") or fields.get("e") for _, fields in entries if fields]
+        inserted = usage_entries_store(entries=raws)  # commits, or raises: then no ack
         ids = [entry_id for entry_id, _ in entries]
         pipe = self.client.pipeline(transaction=False)
         pipe.xack(self.stream, self.group, *ids)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -14,6 +15,7 @@ from billing.models import UsageDaily, UsageEvent
 from billing.services import usage_worker as worker_module
 from billing.services.usage import UsageRecord, usage_event_record, usage_events_store, usage_prune
 from billing.services.usage_worker import UsageWorker
+from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +64,110 @@ def test_store_updates_last_used_at_of_the_newest_event(account):
     usage_events_store(records=[_record(account, key_id=key.pk, when=older)])
     key.refresh_from_db()
     assert key.last_used_at == newest  # never goes backwards
+
+
+# --- the worker's store: stream entries as they are (usage_entries_store) ---------------------
+# On PostgreSQL one statement decodes them; elsewhere, and for a batch the statement
+# refuses, they are decoded in Python. Both must store exactly what usage_events_store does.
+
+_EVENT_COLUMNS = ("id", "account_id", "credential_type", "credential_id", "endpoint", "mode", "status",
+                  "billable", "cache", "latency_ms", "occurred_at", "request_id")
+
+
+def _stored(ids) -> list[tuple]:
+    return sorted(UsageEvent.objects.filter(id__in=ids).values_list(*_EVENT_COLUMNS))
+
+
+def _rollups(account) -> list[tuple]:
+    return sorted(UsageDaily.objects.filter(account=account).values_list(
+        "day", "credential_type", "credential_id", "endpoint", "mode", "requests", "billable", "errors"))
+
+
+def _varied(account, n: int) -> list[UsageRecord]:
+    """Events in every shape the request path makes: both credential types, errors, no
+    cache outcome, the longest endpoint and request id, microseconds that must survive."""
+    import random
+
+    rng = random.Random(8)
+    base = datetime(2026, 11, 30, 23, 59, 58, tzinfo=UTC)  # across midnight: two rollup days
+    return [
+        replace(
+            _record(account, key_id=rng.randint(1, 4), status=rng.choice([200, 200, 404, 429, 502]),
+                    billable=rng.random() < 0.7, when=base + timedelta(microseconds=rng.randint(0, 4_000_000)),
+                    endpoint=rng.choice(["weather.current", "geocode.direct", "e" * 40])),
+            credential_type=rng.choice(["api_key", "oauth"]), cache=rng.choice(["hit", "miss", None]),
+            latency_ms=rng.randint(0, 60_000), request_id=rng.choice(["", "r" * 64, uuid.uuid4().hex]),
+        )
+        for _ in range(n)
+    ]
+
+
+def test_entries_store_keeps_what_the_record_store_keeps(account, caplog):
+    from billing.services.usage import usage_entries_store
+
+    records = _varied(account, 300)
+    assert usage_entries_store(entries=[r.to_json().encode() for r in records]) == 300
+    assert "decoding it here" not in caplog.text  # PostgreSQL took the batch itself
+    as_entries, rollups = _stored([r.id for r in records]), _rollups(account)
+    assert len(rollups) > 10 and {day for day, *_ in rollups} == {date(2026, 11, 30), date(2026, 12, 1)}
+    UsageEvent.objects.all().delete()
+    UsageDaily.objects.all().delete()
+    assert usage_events_store(records=records) == 300
+    assert as_entries == _stored([r.id for r in records])
+    assert rollups == _rollups(account)
+
+
+def test_entries_store_is_idempotent_and_rolls_up_only_new_rows(account):
+    from billing.services.usage import usage_entries_store
+
+    records = [_record(account) for _ in range(3)] + [_record(account, status=404, billable=False)]
+    entries = [r.to_json() for r in records]
+    assert usage_entries_store(entries=entries) == 4
+    assert usage_entries_store(entries=entries) == 0
+    assert usage_entries_store(entries=[*entries, entries[0]]) == 0
+    fresh = _record(account)
+    assert usage_entries_store(entries=[fresh.to_json(), fresh.to_json(), entries[1]]) == 1
+    assert UsageEvent.objects.filter(account=account).count() == 5
+    assert _totals(account) == (5, 4, 1)
+
+
+def test_entries_store_sets_last_used_at_never_backwards(account):
+    from accounts.services import api_key_create
+    from billing.services.usage import usage_entries_store
+
+    key, _ = api_key_create(account=account, mode="live")
+    other, _ = api_key_create(account=account, mode="live")
+    newest = datetime.now(tz=UTC).replace(microsecond=654321)
+    older = newest - timedelta(hours=1)
+    usage_entries_store(entries=[_record(account, key_id=key.pk, when=newest).to_json(),
+                                 _record(account, key_id=key.pk, when=older).to_json(),
+                                 _record(account, key_id=other.pk, when=older).to_json()])
+    key.refresh_from_db()
+    other.refresh_from_db()
+    assert (key.last_used_at, other.last_used_at) == (newest, older)
+    usage_entries_store(entries=[_record(account, key_id=key.pk, when=older).to_json()])
+    key.refresh_from_db()
+    assert key.last_used_at == newest
+    # Another account's event naming this key id touches nothing of this account.
+    stranger = AccountFactory()
+    usage_entries_store(entries=[_record(stranger, key_id=other.pk, when=newest).to_json()])
+    other.refresh_from_db()
+    assert other.last_used_at == older
+
+
+@pytest.mark.parametrize("bad", [b"not json", b'{"id": "0190a0c1b2c37d4e8f90a1b2c3d4e5f6"}', b"\xff\xfe", None, b'{"id": 1, "a": []}'],
+                         ids=["not-json", "fields-missing", "not-utf8", "no-field", "wrong-types"])
+def test_entries_store_drops_a_malformed_entry_and_keeps_the_rest(account, caplog, bad):
+    from billing.services.usage import usage_entries_store
+
+    good = [_record(account), _record(account, status=500, billable=False)]
+    assert usage_entries_store(entries=[good[0].to_json().encode(), bad, good[1].to_json().encode()]) == 2
+    assert _stored([r.id for r in good]) == sorted(
+        (r.id, r.account_id, r.credential_type, r.credential_id, r.endpoint, r.mode, r.status, r.billable,
+         r.cache or "", r.latency_ms, r.occurred_at, r.request_id) for r in good
+    )
+    assert _totals(account) == (2, 1, 1)
+    assert "dropping malformed usage stream entry" in caplog.text
 
 
 def test_prune_keeps_rollups(account):
@@ -132,7 +238,7 @@ def test_database_down_keeps_the_batch_pending_then_flushes(redis, account, monk
     def down(**kwargs):
         raise DatabaseError("database is down")
 
-    monkeypatch.setattr(worker_module, "usage_events_store", down)
+    monkeypatch.setattr(worker_module, "usage_entries_store", down)
     with pytest.raises(DatabaseError):
         worker.run_once()
     assert redis.xlen("wx:usage:events") == 3
