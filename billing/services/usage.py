@@ -350,7 +350,7 @@ def usage_entries_store(*, entries: Sequence[str | bytes | None]) -> int:
     were new.
 
     On PostgreSQL the texts go to the database as they are: one statement decodes them
-    (``jsonb_to_record``), inserts the new events and adds the rows it inserted to the daily
+    (``json_to_record``), inserts the new events and adds the rows it inserted to the daily
     rollups. Decoding ~200 events a batch in Python, building twelve arrays of them and
     adding them up was most of the worker's CPU, on the cores the web workers share
     (docs/performance.md). A batch the statement refuses (an entry that is not JSON, lacks
@@ -393,7 +393,7 @@ def _store_texts(texts: list[str]) -> int:
             SELECT e.id, e.a, e.ct, e.ci, left(e.ep, 40), e.m, e.s, e.b <> 0, coalesce(e.c, ''), e.l,
                    to_timestamp(e.t), left(coalesce(e.r, ''), 64)
             FROM unnest(%b::text[]) AS entry (text)
-            CROSS JOIN LATERAL jsonb_to_record(entry.text::jsonb) AS e (
+            CROSS JOIN LATERAL json_to_record(entry.text::json) AS e (
                 id uuid, a bigint, ct text, ci bigint, ep text, m text, s integer, b integer, c text,
                 l bigint, t double precision, r text)
             ON CONFLICT (id) DO NOTHING
