@@ -285,12 +285,19 @@ def main() -> None:
         cpu: dict[str, list[dict[str, float]]] = {"1 healthz": [], "2 cached, API key": []}
         splits: list[list[int]] = []
         _, worker_pids = gunicorn_pids(server.proc.pid)  # type: ignore[union-attr]
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            own_backend = cursor.fetchone()[0]
         redis_pids = [private_redis.pid] if private_redis is not None else []
         meter = CpuMeter({
             "gunicorn": worker_pids,
             "redis": redis_pids,
             "usage worker": [worker.pid],
-            "postgres": pids_matching(f"postgres: .*{db_url.rsplit('/', 1)[1]}"),
+            # The server's backends (the usage worker's, the web workers'), not this script's:
+            # its settle() counts the events table after every round of (2).
+            "postgres": [pid for pid in pids_matching(f"postgres: .*{db_url.rsplit('/', 1)[1]}") if pid != own_backend],
         })
         for _ in range(args.rounds):
             if "1" in only:
