@@ -47,6 +47,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import hiredis
 from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
@@ -186,10 +187,12 @@ def script_run(client: Any, script: Any, keys: list[Any], args: list[Any]) -> An
     try:
         _usable(conn)
         try:
-            _write(conn, b"".join(conn.pack_command("EVALSHA", script.sha, len(keys), *keys, *args)))
+            # hiredis packs the command itself: redis-py's packer around it re-checks and
+            # re-encodes every argument, twice hiredis's own time (~5 us a call here).
+            _write(conn, hiredis.pack_command(("EVALSHA", script.sha, len(keys), *keys, *args)))
             return conn.read_response()
         except NoScriptError:
-            _write(conn, b"".join(conn.pack_command("EVAL", script.script, len(keys), *keys, *args)))
+            _write(conn, hiredis.pack_command(("EVAL", script.script, len(keys), *keys, *args)))
             return conn.read_response()
     except BaseException:
         conn.disconnect()

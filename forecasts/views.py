@@ -168,6 +168,9 @@ def _ok(serializer: type, description: str, example: dict[str, Any]) -> OpenApiR
     return OpenApiResponse(serializer, description=description, examples=[OpenApiExample("London", value=example)])
 
 
+_FINALIZE_HEADERS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
 def _cache_outcome(answer: services.WeatherAnswer) -> str:
     return "stale" if answer.stale else ("hit" if answer.cached else "miss")
 
@@ -220,10 +223,18 @@ class WeatherApiView(ApiView):
                          ready=ready) is None:
             return None
         response = self._send(request, ready)
-        # What DRF's finalize_response adds to every answer of this view.
-        for name, value in self.default_response_headers.items():
+        for name, value in self._finalize_headers():
             response[name] = value
         return response
+
+    def _finalize_headers(self) -> tuple[tuple[str, str], ...]:
+        """What DRF's finalize_response adds to every answer of this view (``Allow``, ``Vary``):
+        fixed per view class, so listed once rather than on every answer."""
+        cls = type(self)
+        headers = _FINALIZE_HEADERS.get(cls)
+        if headers is None:
+            headers = _FINALIZE_HEADERS.setdefault(cls, tuple(self.default_response_headers.items()))
+        return headers
 
     def _ready(self, principal: Principal, q: dict[str, Any]) -> ReadyAnswer | None:
         # The same service call, allowed no I/O: it succeeds only from this process's own
