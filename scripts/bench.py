@@ -238,7 +238,7 @@ def main() -> None:
                             workers=int(os.environ.get("GUNICORN_WORKERS", "2")),
                             # The defaults of gunicorn.conf.py: the configuration that ships.
                             threads=int(os.environ.get("GUNICORN_THREADS", "32")),
-                            worker_class=os.environ.get("GUNICORN_WORKER_CLASS", "gthread"),
+                            worker_class=os.environ.get("GUNICORN_WORKER_CLASS"),
                             log_path=workdir / "gunicorn.log")
     results: dict[str, dict[str, float]] = {}
     round_ratios: list[float] = []
@@ -375,7 +375,7 @@ def main() -> None:
     print(f"\nmachine: {os.cpu_count()} cores, {mem_mb} MB; load average before {load_before[0]:.2f}, "
           f"after {load[0]:.2f} (1 min); wrk -t2 -c{args.connections} -d{args.duration}s; "
           f"gunicorn {server.env['GUNICORN_WORKERS']} workers x {server.env['GUNICORN_THREADS']} threads "
-          f"({server.env['GUNICORN_WORKER_CLASS']}); LOG_LEVEL={args.log_level}\n")
+          f"({server.env.get('GUNICORN_WORKER_CLASS', 'gunicorn.conf.py default')}); LOG_LEVEL={args.log_level}\n")
     print(f"{'scenario':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'non-2xx':>8} {'sock err':>8}")
     for name, r in results.items():
         print(f"{name:34} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {int(r['requests']):9d} "

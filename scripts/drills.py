@@ -4,7 +4,7 @@
     .venv/bin/python scripts/drills.py [--only NAME[,NAME...]] [--write-docs] [--keep]
 
 Every drill starts its own stack on free ports: a private ``redis-server`` (never the
-shared one on 6379), the fake OpenWeather server, gunicorn (2 gthread workers) and the
+shared one on 6379), the fake OpenWeather server, gunicorn (2 workers of the shipped class) and the
 usage worker as a separate process, all against one throwaway PostgreSQL cluster made with
 ``initdb`` under /tmp for the whole run (never the shared one on 5432). Each drill sends
 steady keep-alive load with a fresh live API key, injects its fault, recovers, and asserts

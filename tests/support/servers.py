@@ -58,7 +58,7 @@ class GunicornServer:
         *,
         workers: int = 2,
         threads: int = 8,
-        worker_class: str = "gthread",
+        worker_class: str | None = None,  # None: gunicorn.conf.py's, what ships
         extra_args: list[str] | None = None,
         log_path: Path | None = None,
     ) -> None:
@@ -71,12 +71,15 @@ class GunicornServer:
             "GUNICORN_BIND_HOST": "127.0.0.1",
             "GUNICORN_WORKERS": str(workers),
             "GUNICORN_THREADS": str(threads),
-            "GUNICORN_WORKER_CLASS": worker_class,
             "GUNICORN_ACCESS_LOG": "off",
             "LOG_LEVEL": "WARNING",
             **env,
         }
         self.env.pop("PYTEST_CURRENT_TEST", None)
+        if worker_class is not None:
+            self.env["GUNICORN_WORKER_CLASS"] = worker_class
+        elif "GUNICORN_WORKER_CLASS" not in env:
+            self.env.pop("GUNICORN_WORKER_CLASS", None)
         self.extra_args = extra_args or []
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
