@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from dataclasses import replace
@@ -13,7 +14,13 @@ from django.db import DatabaseError
 
 from billing.models import UsageDaily, UsageEvent
 from billing.services import usage_worker as worker_module
-from billing.services.usage import UsageRecord, usage_event_record, usage_events_store, usage_prune
+from billing.services.usage import (
+    UsageRecord,
+    usage_entries_store,
+    usage_event_record,
+    usage_events_store,
+    usage_prune,
+)
 from billing.services.usage_worker import UsageWorker
 from tests.factories import AccountFactory
 
@@ -86,8 +93,6 @@ def _rollups(account) -> list[tuple]:
 def _varied(account, n: int) -> list[UsageRecord]:
     """Events in every shape the request path makes: both credential types, errors, no
     cache outcome, the longest endpoint and request id, microseconds that must survive."""
-    import random
-
     rng = random.Random(8)
     base = datetime(2026, 11, 30, 23, 59, 58, tzinfo=UTC)  # across midnight: two rollup days
     return [
@@ -103,8 +108,6 @@ def _varied(account, n: int) -> list[UsageRecord]:
 
 
 def test_entries_store_keeps_what_the_record_store_keeps(account, caplog):
-    from billing.services.usage import usage_entries_store
-
     records = _varied(account, 300)
     assert usage_entries_store(entries=[r.to_json().encode() for r in records]) == 300
     assert "decoding it here" not in caplog.text  # PostgreSQL took the batch itself
@@ -118,8 +121,6 @@ def test_entries_store_keeps_what_the_record_store_keeps(account, caplog):
 
 
 def test_entries_store_is_idempotent_and_rolls_up_only_new_rows(account):
-    from billing.services.usage import usage_entries_store
-
     records = [_record(account) for _ in range(3)] + [_record(account, status=404, billable=False)]
     entries = [r.to_json() for r in records]
     assert usage_entries_store(entries=entries) == 4
@@ -133,8 +134,6 @@ def test_entries_store_is_idempotent_and_rolls_up_only_new_rows(account):
 
 def test_entries_store_sets_last_used_at_never_backwards(account):
     from accounts.services import api_key_create
-    from billing.services.usage import usage_entries_store
-
     key, _ = api_key_create(account=account, mode="live")
     other, _ = api_key_create(account=account, mode="live")
     newest = datetime.now(tz=UTC).replace(microsecond=654321)
@@ -158,8 +157,6 @@ def test_entries_store_sets_last_used_at_never_backwards(account):
 @pytest.mark.parametrize("bad", [b"not json", b'{"id": "0190a0c1b2c37d4e8f90a1b2c3d4e5f6"}', b"\xff\xfe", None, b'{"id": 1, "a": []}'],
                          ids=["not-json", "fields-missing", "not-utf8", "no-field", "wrong-types"])
 def test_entries_store_drops_a_malformed_entry_and_keeps_the_rest(account, caplog, bad):
-    from billing.services.usage import usage_entries_store
-
     good = [_record(account), _record(account, status=500, billable=False)]
     assert usage_entries_store(entries=[good[0].to_json().encode(), bad, good[1].to_json().encode()]) == 2
     assert _stored([r.id for r in good]) == sorted(
