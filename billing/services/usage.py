@@ -385,7 +385,7 @@ def _store_texts(texts: list[str]) -> int:
     # as datetime.fromtimestamp does. ON CONFLICT DO NOTHING also skips an id repeated in
     # the batch. Rollup buckets are upserted and keys locked in key order, as _rollup_add
     # and _last_used_update do, so that concurrent workers take their locks in one order;
-    # last_used_at never goes backwards.
+    # last_used_at never goes backwards. Table names come from the models; values are bound.
     sql = f"""
         WITH inserted AS (
             INSERT INTO {events} (id, account_id, credential_type, credential_id, endpoint, mode, status,
@@ -420,7 +420,7 @@ def _store_texts(texts: list[str]) -> int:
             UPDATE {keys} AS k SET last_used_at = newest.at FROM newest WHERE k.id = newest.id
         )
         SELECT count(*) FROM inserted
-    """  # noqa: S608 # nosec B608 - table names from the models, values bound
+    """  # noqa: S608 # nosec B608
     with _server_bound_cursor() as cursor:
         cursor.execute(sql, [texts])
         (inserted,) = cursor.fetchone()
