@@ -85,7 +85,7 @@ class UsageRecord:
         return cls(
             id=uuid.UUID(hex=d["id"]), account_id=int(d["a"]), credential_type=str(d["ct"]),
             credential_id=int(d["ci"]), endpoint=str(d["ep"])[:40], mode=str(d["m"]),
-            status=int(d["s"]), billable=bool(d["b"]), cache=d.get("c"), latency_ms=int(d["l"]),
+            status=int(d["s"]), billable=int(d["b"]) != 0, cache=d.get("c"), latency_ms=int(d["l"]),
             occurred_at=datetime.fromtimestamp(float(d["t"]), tz=UTC), request_id=str(d.get("r") or "")[:64],
         )
 
@@ -339,9 +339,24 @@ def _decoded(entries: Iterable[str | bytes | None]) -> list[UsageRecord]:
     for raw in entries:
         try:
             records.append(UsageRecord.from_json(raw))  # type: ignore[arg-type]
-        except (AttributeError, TypeError, ValueError, KeyError):
+        except Exception:  # noqa: BLE001 - any entry that cannot be decoded (not JSON, a field missing, a time out of range, too deep)
             logger.error("dropping malformed usage stream entry %.200r", raw)
     return records
+
+
+def _store_each(records: Sequence[UsageRecord]) -> int:
+    """``usage_events_store`` one record at a time, dropping (loudly) each one the database
+    refuses (a value too long or out of range for its column): the rest of the batch is
+    stored and acknowledged instead of being retried, and refused, forever."""
+    stored = 0
+    for record in records:
+        try:
+            with transaction.atomic():
+                stored += usage_events_store(records=[record])
+        except (DataError, IntegrityError):
+            logger.error("dropping a usage event the database refuses: %r", record)
+            USAGE_EVENTS.labels(sink="lost").inc()
+    return stored
 
 
 def usage_entries_store(*, entries: Sequence[str | bytes | None]) -> int:
@@ -354,8 +369,10 @@ def usage_entries_store(*, entries: Sequence[str | bytes | None]) -> int:
     rollups. Decoding ~200 events a batch in Python, building twelve arrays of them and
     adding them up was most of the worker's CPU, on the cores the web workers share
     (docs/performance.md). A batch the statement refuses (an entry that is not JSON, lacks
-    a field or has one of the wrong type) takes the Python path instead, which drops such
-    entries with an error and stores the rest: a malformed entry never blocks the stream.
+    a field, has one of the wrong type or a time out of range) takes the Python path
+    instead, which drops such entries with an error and stores the rest; a record the
+    database still refuses there (a value too long for its column) is dropped the same way,
+    alone. A malformed entry never blocks the stream.
     """
     texts = _texts(entries)
     if texts and connection.vendor == "postgresql":
@@ -364,7 +381,13 @@ def usage_entries_store(*, entries: Sequence[str | bytes | None]) -> int:
                 return _store_texts(texts)
         except (DataError, IntegrityError) as e:
             logger.warning("usage batch not decodable by the database (%s); decoding it here", type(e).__name__)
-    return usage_events_store(records=_decoded(entries))
+    records = _decoded(entries)
+    try:
+        with transaction.atomic():
+            return usage_events_store(records=records)
+    except (DataError, IntegrityError):
+        logger.warning("usage batch refused by the database; storing it one event at a time")
+    return _store_each(records)
 
 
 def _texts(entries: Sequence[str | bytes | None]) -> list[str] | None:
@@ -381,8 +404,10 @@ def _store_texts(texts: list[str]) -> int:
     q = connection.ops.quote_name
     events, daily, keys = (q(model._meta.db_table) for model in (UsageEvent, UsageDaily, ApiKey))
     bucket = "day, account_id, credential_type, credential_id, endpoint, mode"
-    # The same conversions as UsageRecord.from_json; to_timestamp rounds to the microsecond
-    # as datetime.fromtimestamp does. ON CONFLICT DO NOTHING also skips an id repeated in
+    # The same conversions as UsageRecord.from_json (for what to_json writes: to_timestamp
+    # rounds those times to the microsecond as datetime.fromtimestamp does). A time outside
+    # the years 1-9999, which Python cannot hold (nor read back through the ORM), becomes
+    # NULL: the NOT NULL refusal sends the batch to the Python path, which drops the entry. ON CONFLICT DO NOTHING also skips an id repeated in
     # the batch. Rollup buckets are upserted and keys locked in key order, as _rollup_add
     # and _last_used_update do, so that concurrent workers take their locks in one order;
     # last_used_at never goes backwards. Table names come from the models; values are bound.
@@ -391,7 +416,8 @@ def _store_texts(texts: list[str]) -> int:
             INSERT INTO {events} (id, account_id, credential_type, credential_id, endpoint, mode, status,
                                   billable, cache, latency_ms, occurred_at, request_id)
             SELECT e.id, e.a, e.ct, e.ci, left(e.ep, 40), e.m, e.s, e.b <> 0, coalesce(e.c, ''), e.l,
-                   to_timestamp(e.t), left(coalesce(e.r, ''), 64)
+                   to_timestamp(CASE WHEN e.t >= -62135596800 AND e.t < 253402300800 THEN e.t END),
+                   left(coalesce(e.r, ''), 64)
             FROM unnest(%b::text[]) AS entry (text)
             CROSS JOIN LATERAL json_to_record(entry.text::json) AS e (
                 id uuid, a bigint, ct text, ci bigint, ep text, m text, s integer, b integer, c text,
@@ -402,7 +428,8 @@ def _store_texts(texts: list[str]) -> int:
             INSERT INTO {daily} ({bucket}, requests, billable, errors)
             SELECT (occurred_at AT TIME ZONE 'UTC')::date, account_id, credential_type, credential_id, endpoint,
                    mode, count(*), count(*) FILTER (WHERE billable), count(*) FILTER (WHERE status >= 400)
-            FROM inserted GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+            FROM inserted GROUP BY 1, 2, 3, 4, 5, 6
+            ORDER BY 1, 2, credential_type COLLATE "C", 4, endpoint COLLATE "C", mode COLLATE "C"  -- code points, as _rollup_add
             ON CONFLICT ({bucket}) DO UPDATE SET
                 requests = {daily}.requests + excluded.requests,
                 billable = {daily}.billable + excluded.billable,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid
@@ -154,17 +155,30 @@ def test_entries_store_sets_last_used_at_never_backwards(account):
     assert other.last_used_at == older
 
 
-@pytest.mark.parametrize("bad", [b"not json", b'{"id": "0190a0c1b2c37d4e8f90a1b2c3d4e5f6"}', b"\xff\xfe", None, b'{"id": 1, "a": []}'],
-                         ids=["not-json", "fields-missing", "not-utf8", "no-field", "wrong-types"])
+def _entry_with(account, **fields) -> bytes:
+    """A well-formed entry with some fields replaced."""
+    return json.dumps({**json.loads(_record(account).to_json()), **fields}).encode()
+
+
+@pytest.mark.parametrize("bad", [
+    b"not json", b'{"id": "0190a0c1b2c37d4e8f90a1b2c3d4e5f6"}', b"\xff\xfe", None, b'{"id": 1, "a": []}',
+    {"t": 1e20},  # a time no datetime holds: neither decoder may store it
+    {"t": 1e12},  # the year 33658: PostgreSQL could store it, nothing could read it back
+    {"s": -1},  # decodable, refused by the database (the status check): dropped alone
+], ids=["not-json", "fields-missing", "not-utf8", "no-field", "wrong-types", "time-overflow", "year-33658",
+        "refused-by-the-database"])
 def test_entries_store_drops_a_malformed_entry_and_keeps_the_rest(account, caplog, bad):
+    if isinstance(bad, dict):
+        bad = _entry_with(account, **bad)
     good = [_record(account), _record(account, status=500, billable=False)]
     assert usage_entries_store(entries=[good[0].to_json().encode(), bad, good[1].to_json().encode()]) == 2
     assert _stored([r.id for r in good]) == sorted(
         (r.id, r.account_id, r.credential_type, r.credential_id, r.endpoint, r.mode, r.status, r.billable,
          r.cache or "", r.latency_ms, r.occurred_at, r.request_id) for r in good
     )
+    assert UsageEvent.objects.filter(account=account).count() == 2
     assert _totals(account) == (2, 1, 1)
-    assert "dropping malformed usage stream entry" in caplog.text
+    assert "dropping" in caplog.text
 
 
 def test_prune_keeps_rollups(account):
