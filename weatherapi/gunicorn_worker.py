@@ -12,8 +12,8 @@ cached answer (docs/performance.md).
 connection goes back to the main thread, exactly as in stock gthread, when:
 
 * no request arrives in time (an idle client holds no thread for longer than that);
-* another connection is waiting for a pool thread (a busy connection never keeps a
-  thread that others are queued for);
+* another connection is waiting for a pool thread (checked before each wait, so a
+  connection queued meanwhile waits at most one linger, 5 ms, behind a busy one);
 * the worker is stopping, or the answer closed the connection.
 
 Everything else (parsing, keep-alive limits, timeouts, graceful stop, HTTP/2) is
