@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.metrics import counter_per_process  # noqa: E402
-from tests.support.procs import cpu_seconds  # noqa: E402
+from tests.support.procs import backend_pid, cpu_seconds  # noqa: E402
 from tests.support.servers import GunicornServer, ensure_database  # noqa: E402
 
 PY = sys.executable
@@ -287,9 +287,7 @@ def main() -> None:
         _, worker_pids = gunicorn_pids(server.proc.pid)  # type: ignore[union-attr]
         from django.db import connection
 
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            own_backend = cursor.fetchone()[0]
+        own_backend = backend_pid(connection)
         redis_pids = [private_redis.pid] if private_redis is not None else []
         meter = CpuMeter({
             "gunicorn": worker_pids,

@@ -217,16 +217,15 @@ def bench_usage() -> None:
 
 def _backend_cpu_seconds() -> float:
     """CPU used so far by this connection's PostgreSQL backend (same machine)."""
-    from tests.support.procs import cpu_seconds
+    from tests.support.procs import backend_pid, cpu_seconds
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cpu_seconds(cursor.fetchone()[0])
+    return cpu_seconds(backend_pid(connection))
 
 
 def bench_worker() -> None:
     from billing.services.usage import (
         UsageRecord,
+        _decoded,
         _event_id,
         usage_entries_store,
         usage_events_store,
@@ -257,7 +256,7 @@ def bench_worker() -> None:
 
     paths: dict[str, Callable[[list[bytes]], int]] = {
         "in the database": lambda entries: usage_entries_store(entries=entries),
-        "decoded in Python": lambda entries: usage_events_store(records=[UsageRecord.from_json(raw) for raw in entries]),
+        "decoded in Python": lambda entries: usage_events_store(records=_decoded(entries)),
     }
     for name, store in paths.items():
         made = batches()

@@ -177,6 +177,15 @@ _EVENT_FIELDS = [
 ]
 
 
+def _event_fields() -> list[Any]:
+    return [UsageEvent._meta.get_field(name) for name in _EVENT_FIELDS]
+
+
+def _event_columns() -> str:
+    """The event table's columns in ``_EVENT_FIELDS`` order, quoted, for an INSERT."""
+    return ", ".join(connection.ops.quote_name(f.column) for f in _event_fields())
+
+
 def _event_values(r: UsageRecord) -> list[Any]:
     """A record's values in ``_EVENT_FIELDS`` order."""
     return [r.id, r.account_id, r.credential_type, r.credential_id, r.endpoint, r.mode,
@@ -199,9 +208,9 @@ def _server_bound_cursor() -> Any:
 def _insert_events(records: Sequence[UsageRecord]) -> set[uuid.UUID]:
     """Insert, skipping ids already stored; returns the ids this statement inserted."""
     meta = UsageEvent._meta
-    fields: list[Any] = [meta.get_field(name) for name in _EVENT_FIELDS]
+    fields = _event_fields()
     table = connection.ops.quote_name(meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = _event_columns()
     pk: Any = meta.pk
     inserted: set[uuid.UUID] = set()
     conflict = (
@@ -403,18 +412,20 @@ def _store_texts(texts: list[str]) -> int:
     """``usage_entries_store``'s statements (PostgreSQL, in the caller's transaction)."""
     q = connection.ops.quote_name
     events, daily, keys = (q(model._meta.db_table) for model in (UsageEvent, UsageDaily, ApiKey))
+    columns = _event_columns()
     bucket = "day, account_id, credential_type, credential_id, endpoint, mode"
-    # The same conversions as UsageRecord.from_json (for what to_json writes: to_timestamp
-    # rounds those times to the microsecond as datetime.fromtimestamp does). A time outside
-    # the years 1-9999, which Python cannot hold (nor read back through the ORM), becomes
-    # NULL: the NOT NULL refusal sends the batch to the Python path, which drops the entry. ON CONFLICT DO NOTHING also skips an id repeated in
-    # the batch. Rollup buckets are upserted and keys locked in key order, as _rollup_add
-    # and _last_used_update do, so that concurrent workers take their locks in one order;
-    # last_used_at never goes backwards. Table names come from the models; values are bound.
+    # The values in _EVENT_FIELDS order, with the same conversions as UsageRecord.from_json
+    # (for what to_json writes: to_timestamp rounds those times to the microsecond as
+    # datetime.fromtimestamp does). A time outside the years 1-9999, which Python cannot
+    # hold (nor read back through the ORM), becomes NULL: the NOT NULL refusal sends the
+    # batch to the Python path, which drops the entry. ON CONFLICT DO NOTHING also skips an
+    # id repeated in the batch. Rollup buckets are upserted and keys locked in key order, as
+    # _rollup_add and _last_used_update do, so that concurrent workers take their locks in
+    # one order; last_used_at never goes backwards. Table names come from the models;
+    # values are bound.
     sql = f"""
         WITH inserted AS (
-            INSERT INTO {events} (id, account_id, credential_type, credential_id, endpoint, mode, status,
-                                  billable, cache, latency_ms, occurred_at, request_id)
+            INSERT INTO {events} ({columns})
             SELECT e.id, e.a, e.ct, e.ci, left(e.ep, 40), e.m, e.s, e.b <> 0, coalesce(e.c, ''), e.l,
                    to_timestamp(CASE WHEN e.t >= -62135596800 AND e.t < 253402300800 THEN e.t END),
                    left(coalesce(e.r, ''), 64)
