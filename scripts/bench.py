@@ -11,7 +11,9 @@ Prints requests/second and p50/p99 for:
   4. cache misses against an upstream with 100 ms latency, distinct locations,
   5. cached hits while 32 other connections wait on a 2-second upstream,
 then the ratios (2)/(1) and (5)/(2), per-worker and total RSS, and usage events recorded
-against /v1/ requests answered (must be equal).
+against /v1/ requests answered (must be equal). With LOG_LEVEL=INFO it also prints each
+scenario's time inside the app (the access lines' latency_ms: Django's handler in to out),
+so a latency can be split into the app's part and the rest (gunicorn, the kernel, wrk).
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/weatherapi_bench),
 BENCH_REDIS_URL (default: a private redis-server on a free port, so the Redis command
@@ -22,6 +24,7 @@ GUNICORN_WORKER_CLASS to compare configurations. Needs `wrk` (Debian package).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
@@ -92,7 +95,8 @@ def parse_wrk(output: str) -> dict[str, float]:
 
 def wrk(url: str, *, duration: int, connections: int, header: str | None = None, script: Path | None = None,
         timeout: str = "10s") -> subprocess.Popen[str]:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", f"--timeout={timeout}"]
+    # wrk needs a connection per thread; -c1 (no contention at all) runs one thread.
+    cmd = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency", f"--timeout={timeout}"]
     if header:
         cmd += ["-H", header]
     if script:
@@ -159,6 +163,45 @@ def answers_per_worker(metrics_dir: Path) -> dict[int, float]:
     at connect time)."""
     return counter_per_process(
         metrics_dir, "django_http_responses_total_by_status_view_method_total", view="weather-current")
+
+
+class AppLatency:
+    """Each scenario's time inside the app, from the access lines gunicorn's log got while
+    wrk ran (``latency_ms``: from the access-log middleware in to out, so waits for the GIL
+    within the request count; parsing, writing the answer and waits between requests do
+    not). Only lines of the scenario's own view and cache outcome are taken: (5) also logs
+    the slow connections' misses, and /metrics is read between rounds."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.samples: dict[str, list[float]] = {}
+
+    def mark(self) -> int:
+        return self.log_path.stat().st_size
+
+    def take(self, scenario: str, since: int, *, view: str, cache: str | None = None) -> None:
+        with self.log_path.open("rb") as log:
+            log.seek(since)
+            lines = log.read().splitlines()
+        found = self.samples.setdefault(scenario, [])
+        for line in lines:
+            if b'"weatherapi.access"' not in line:
+                continue
+            try:
+                fields = json.loads(line)
+            except ValueError:
+                continue  # a line cut by the read: the next scenario's window starts after it
+            if fields.get("view") == view and (cache is None or fields.get("cache") == cache):
+                found.append(float(fields["latency_ms"]))
+
+    def summary(self) -> str:
+        parts = []
+        for scenario, values in self.samples.items():
+            if values:
+                values = sorted(values)
+                p50, p99 = values[len(values) // 2], values[min(len(values) - 1, len(values) * 99 // 100)]
+                parts.append(f"({scenario}) p50 {p50:.1f} p99 {p99:.1f}")
+        return "; ".join(parts)
 
 
 def redis_commands(url: str) -> dict[str, int]:
@@ -240,6 +283,7 @@ def main() -> None:
                             threads=int(os.environ.get("GUNICORN_THREADS", "32")),
                             worker_class=os.environ.get("GUNICORN_WORKER_CLASS"),
                             log_path=workdir / "gunicorn.log")
+    app_latency = AppLatency(workdir / "gunicorn.log")
     results: dict[str, dict[str, float]] = {}
     round_ratios: list[float] = []
     rounds: dict[str, list[dict[str, float]]] = {}
@@ -301,7 +345,9 @@ def main() -> None:
             if "1" in only:
                 settle()
                 cpu_before = meter.read()
+                since = app_latency.mark()
                 r1 = parse_wrk(wrk(base + "/healthz", duration=d, connections=c).communicate()[0])
+                app_latency.take("1", since, view="healthz")
                 rounds["1 healthz"].append(r1)
                 cpu["1 healthz"].append(meter.per_request(cpu_before, meter.read(), r1["requests"]))
             if "2" in only:
@@ -311,7 +357,9 @@ def main() -> None:
                 commands_before = redis_commands(redis_url)
                 split_before = answers_per_worker(metrics_dir)
                 cpu_before = meter.read()
+                since = app_latency.mark()
                 r2 = parse_wrk(wrk(cached, duration=d, connections=c, header=f"X-API-Key: {key}").communicate()[0])
+                app_latency.take("2", since, view="weather-current", cache="hit")
                 # The events of (2) are stored while the next settle() waits: count the
                 # worker's and PostgreSQL's share after it, against (2)'s requests.
                 settle()
@@ -333,7 +381,9 @@ def main() -> None:
             # Every scenario starts with the usage worker idle: otherwise it drains the
             # previous scenario's events on the same two cores (it cut (3) to half of (2)).
             settle()
+            since = app_latency.mark()
             results["3 cached, OAuth2"] = parse_wrk(wrk(cached, duration=d, connections=c, header=f"Authorization: Bearer {token}").communicate()[0])
+            app_latency.take("3", since, view="weather-current", cache="hit")
         lua = workdir / "miss.lua"
         lua.write_text(MISS_LUA.replace("SEED", str(int(time.time()) % 100_000)))
         lua_slow = workdir / "miss-slow.lua"
@@ -341,15 +391,19 @@ def main() -> None:
         if "4" in only:
             settle()
             requests.post(fake_url + "/__fake__/fault", json={"kind": "latency", "latency": 0.1}, timeout=5)
+            since = app_latency.mark()
             results["4 misses, 100 ms upstream"] = parse_wrk(
                 wrk(base, duration=d, connections=c, header=f"X-API-Key: {key}", script=lua).communicate()[0])
+            app_latency.take("4", since, view="weather-current", cache="miss")
         if "5" in only:
             settle()
             requests.post(fake_url + "/__fake__/fault", json={"kind": "latency", "latency": 2.0}, timeout=5)
             slow = wrk(base, duration=d + 4, connections=32, header=f"X-API-Key: {key}", script=lua_slow)
             time.sleep(2)  # let the slow connections occupy the workers first
+            since = app_latency.mark()
             results["5 cached during slow upstream"] = parse_wrk(
                 wrk(cached, duration=d, connections=c, header=f"X-API-Key: {key}").communicate()[0])
+            app_latency.take("5", since, view="weather-current", cache="hit")
             results["  (the 32 slow connections)"] = parse_wrk(slow.communicate()[0])
         requests.post(fake_url + "/__fake__/reset", timeout=5)
         master, workers = gunicorn_pids(server.proc.pid)  # type: ignore[union-attr]
@@ -404,6 +458,9 @@ def main() -> None:
         if len(medians) == 2:
             c1, c2 = (sum(parts.values()) for parts in medians.values())
             print(f"  CPU ratio (1)/(2) = {c1 / c2:.2f}: the throughput ratio when the machine is the limit")
+    if app_latency.samples:
+        print("time inside the app, ms (access lines' latency_ms, pooled over rounds; the rest of wrk's latency "
+              "is gunicorn, waits between requests, the kernel and wrk): " + app_latency.summary())
     if "2" in rps and "5" in rps:
         print(f"ratio (5)/(2) = {rps['5'] / rps['2']:.2f}   (target >= 0.5)")
     if "2" in rps:
