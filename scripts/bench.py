@@ -425,7 +425,7 @@ def main() -> None:
     load = os.getloadavg()
     mem_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
     print(f"\nmachine: {os.cpu_count()} cores, {mem_mb} MB; load average before {load_before[0]:.2f}, "
-          f"after {load[0]:.2f} (1 min); wrk -t2 -c{args.connections} -d{args.duration}s; "
+          f"after {load[0]:.2f} (1 min); wrk -t{min(2, args.connections)} -c{args.connections} -d{args.duration}s; "
           f"gunicorn {server.env['GUNICORN_WORKERS']} workers x {server.env['GUNICORN_THREADS']} threads "
           f"({server.env.get('GUNICORN_WORKER_CLASS', 'gunicorn.conf.py default')}); LOG_LEVEL={args.log_level}\n")
     print(f"{'scenario':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'non-2xx':>8} {'sock err':>8}")
@@ -458,9 +458,9 @@ def main() -> None:
         if len(medians) == 2:
             c1, c2 = (sum(parts.values()) for parts in medians.values())
             print(f"  CPU ratio (1)/(2) = {c1 / c2:.2f}: the throughput ratio when the machine is the limit")
-    if app_latency.samples:
+    if in_app := app_latency.summary():  # nothing without access lines (--log-level WARNING)
         print("time inside the app, ms (access lines' latency_ms, pooled over rounds; the rest of wrk's latency "
-              "is gunicorn, waits between requests, the kernel and wrk): " + app_latency.summary())
+              "is gunicorn, waits between requests, the kernel and wrk): " + in_app)
     if "2" in rps and "5" in rps:
         print(f"ratio (5)/(2) = {rps['5'] / rps['2']:.2f}   (target >= 0.5)")
     if "2" in rps:
