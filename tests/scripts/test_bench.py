@@ -7,16 +7,14 @@ real ``settings.LOGGING`` writes to a file, as gunicorn's stdout does in the ben
 
 from __future__ import annotations
 
-import copy
 import json
-import logging
-import logging.config
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
+
+from tests.support.logs import app_logs_to
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
@@ -29,19 +27,10 @@ CURRENT = "/v1/weather/current"
 
 @pytest.fixture
 def log_file(tmp_path: Path) -> Iterator[Path]:
-    """The app's LOGGING, JSON at INFO, with the stdout handler writing to a file."""
+    """The app's LOGGING writing its JSON lines to a file, as gunicorn's stdout does."""
     path = tmp_path / "gunicorn.log"
-    stream = path.open("w", encoding="utf-8")
-    config = copy.deepcopy(django_settings.LOGGING)
-    config["handlers"]["stdout"]["stream"] = stream
-    config["handlers"]["stdout"]["formatter"] = "json"
-    config["root"]["level"] = "INFO"
-    logging.config.dictConfig(config)
-    try:
+    with path.open("w", encoding="utf-8") as stream, app_logs_to(stream):
         yield path
-    finally:
-        logging.config.dictConfig(copy.deepcopy(django_settings.LOGGING))
-        stream.close()
 
 
 def _logged(path: Path, view: str) -> list[dict]:

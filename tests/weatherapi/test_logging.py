@@ -6,11 +6,9 @@ with only the handler's stream swapped for a buffer; every line must parse as JS
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import logging
-import logging.config
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +17,7 @@ from django.conf import settings as django_settings
 from django.test import RequestFactory
 
 from tests.factories import AccountFactory, api_key_for
+from tests.support.logs import app_logs_to
 from weatherapi.logging import REDACTED, redact
 
 ACCESS_FIELDS = {
@@ -42,30 +41,12 @@ class Captured:
         return [line for line in self.lines() if line["logger"] == "weatherapi.access"]
 
 
-def _stdout_stream():
-    for handler in logging.getLogger().handlers:
-        if handler.get_name() == "stdout":
-            return handler.stream  # type: ignore[attr-defined]
-    return None
-
-
 @pytest.fixture
 def logs() -> Iterator[Captured]:
     """The app's LOGGING with the stdout handler writing to a buffer, JSON format, INFO."""
-    original_stream = _stdout_stream()
     buffer = io.StringIO()
-    config = copy.deepcopy(django_settings.LOGGING)
-    config["handlers"]["stdout"]["stream"] = buffer
-    config["handlers"]["stdout"]["formatter"] = "json"
-    config["root"]["level"] = "INFO"
-    logging.config.dictConfig(config)
-    try:
+    with app_logs_to(buffer):
         yield Captured(buffer)
-    finally:
-        restore = copy.deepcopy(django_settings.LOGGING)
-        if original_stream is not None:
-            restore["handlers"]["stdout"]["stream"] = original_stream
-        logging.config.dictConfig(restore)
 
 
 def test_redact_keeps_the_display_prefix_only():
