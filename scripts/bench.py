@@ -12,7 +12,7 @@ Prints requests/second and p50/p99 for:
   5. cached hits while 32 other connections wait on a 2-second upstream,
 then the ratios (2)/(1) and (5)/(2), per-worker and total RSS, and usage events recorded
 against /v1/ requests answered (must be equal). With LOG_LEVEL=INFO it also prints each
-scenario's time inside the app (the access lines' latency_ms: Django's handler in to out),
+scenario's time inside the app (the access lines' latency_ms: the access-log middleware in to out),
 so a latency can be split into the app's part and the rest (gunicorn, the kernel, wrk).
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/weatherapi_bench),
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import resource
@@ -191,7 +192,9 @@ class AppLatency:
                 fields = json.loads(line)
             except ValueError:
                 continue  # a line cut by the read: the next scenario's window starts after it
-            if fields.get("view") == view and (cache is None or fields.get("cache") == cache):
+            if fields.get("logger") != "weatherapi.access" or fields.get("view") != view:
+                continue
+            if cache is None or fields.get("cache") == cache:
                 found.append(float(fields["latency_ms"]))
 
     def summary(self) -> str:
@@ -199,7 +202,8 @@ class AppLatency:
         for scenario, values in self.samples.items():
             if values:
                 values = sorted(values)
-                p50, p99 = values[len(values) // 2], values[min(len(values) - 1, len(values) * 99 // 100)]
+                # Nearest rank: the smallest value with at least q of the samples at or below it.
+                p50, p99 = (values[max(0, math.ceil(q * len(values)) - 1)] for q in (0.5, 0.99))
                 parts.append(f"({scenario}) p50 {p50:.1f} p99 {p99:.1f}")
         return "; ".join(parts)
 
@@ -260,6 +264,7 @@ def main() -> None:
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         # Production logs one JSON access line per request (INFO); WARNING measures without.
         "LOG_LEVEL": args.log_level,
+        "LOG_FORMAT": "json",  # production's, and what AppLatency reads
         "AXES_ENABLED": "1",
     }
     subprocess.run(["redis-cli", "-u", redis_url, "FLUSHDB"], check=True, capture_output=True)
