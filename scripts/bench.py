@@ -94,10 +94,14 @@ def parse_wrk(output: str) -> dict[str, float]:
     }
 
 
+def wrk_threads(connections: int) -> int:
+    # wrk needs a connection per thread; -c1 (no contention at all) runs one thread.
+    return min(2, connections)
+
+
 def wrk(url: str, *, duration: int, connections: int, header: str | None = None, script: Path | None = None,
         timeout: str = "10s") -> subprocess.Popen[str]:
-    # wrk needs a connection per thread; -c1 (no contention at all) runs one thread.
-    cmd = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency", f"--timeout={timeout}"]
+    cmd = ["wrk", f"-t{wrk_threads(connections)}", f"-c{connections}", f"-d{duration}s", "--latency", f"--timeout={timeout}"]
     if header:
         cmd += ["-H", header]
     if script:
@@ -430,7 +434,7 @@ def main() -> None:
     load = os.getloadavg()
     mem_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
     print(f"\nmachine: {os.cpu_count()} cores, {mem_mb} MB; load average before {load_before[0]:.2f}, "
-          f"after {load[0]:.2f} (1 min); wrk -t{min(2, args.connections)} -c{args.connections} -d{args.duration}s; "
+          f"after {load[0]:.2f} (1 min); wrk -t{wrk_threads(args.connections)} -c{args.connections} -d{args.duration}s; "
           f"gunicorn {server.env['GUNICORN_WORKERS']} workers x {server.env['GUNICORN_THREADS']} threads "
           f"({server.env.get('GUNICORN_WORKER_CLASS', 'gunicorn.conf.py default')}); LOG_LEVEL={args.log_level}\n")
     print(f"{'scenario':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'non-2xx':>8} {'sock err':>8}")
