@@ -1,9 +1,7 @@
 """gunicorn settings, all from the environment so Kubernetes sizes them from the CPU limit.
 
 gthread workers: a thread blocked on a slow upstream does not stop the worker's other
-threads from serving cached answers (measured in docs/performance.md). The default class
-is gthread's own, except that the pool thread that answered a keep-alive request serves
-the connection's next one if it comes at once (weatherapi/gunicorn_worker.py).
+threads from serving cached answers (scenario (5) of scripts/bench.py).
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ def _int(name: str, default: int) -> int:
 
 bind = f"{os.environ.get('GUNICORN_BIND_HOST', '0.0.0.0')}:{_int('PORT', 8000)}"  # noqa: S104 - inside the pod
 workers = _int("GUNICORN_WORKERS", 2)
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "weatherapi.gunicorn_worker.KeepAliveThreadWorker")
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = _int("GUNICORN_THREADS", 32)
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)

@@ -21,7 +21,6 @@ from oauth2_provider.models import (
 
 from accounts import services
 from accounts.models import Account, ApiKey, AuditEvent, OAuthClient, User
-from billing.admin import change_plan_action
 
 # django-oauth-toolkit's own admin pages show plain access tokens and let an operator type
 # a client secret or switch a client to another grant type, bypassing the services. Clients
@@ -122,7 +121,7 @@ class OAuthClientInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "owner_email", "plan", "is_suspended", "suspended_at", "created_at")
+    list_display = ("id", "name", "owner_email", "is_suspended", "suspended_at", "created_at")
     list_display_links = ("id", "name")
     list_filter = ("is_suspended", "created_at")
     search_fields = ("name", "owner__email")
@@ -131,11 +130,9 @@ class AccountAdmin(admin.ModelAdmin):
     readonly_fields = ("owner", "is_suspended", "suspended_at", "suspended_by", "suspension_reason", "created_at")
     fields = ("name", *readonly_fields)
     inlines = (ApiKeyInline, OAuthClientInline)
-    actions = [
-        suspend_accounts,
-        reactivate_accounts,
-        change_plan_action,
-    ]
+    # billing.admin adds the plan column and the change-plan action (billing builds on
+    # accounts, never the other way round).
+    actions = [suspend_accounts, reactivate_accounts]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Accounts come from sign-up or `create_api_key`; both create the owner with them.
@@ -149,12 +146,6 @@ class AccountAdmin(admin.ModelAdmin):
     def owner_email(self, obj: Account) -> str:
         return obj.owner.email
 
-    @admin.display(description="Plan")
-    def plan(self, obj: Account) -> str:
-        from billing.selectors import plan_current_for_account
-
-        plan = plan_current_for_account(account_id=obj.pk)
-        return plan.code if plan else "—"
 
 
 # --- API keys ---------------------------------------------------------------------------

@@ -8,7 +8,9 @@ from typing import Any
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from accounts.credentials import Principal, Stamp, resolve_local
+from accounts.credentials import Principal, credential_forget, credential_resolve
+from weatherapi.context import CredentialCheck, request_context
+from weatherapi.errors import AuthenticationRequired
 
 
 class PrincipalUser:
@@ -27,20 +29,11 @@ class PrincipalUser:
         return f"account:{self.principal.account_id}"
 
 
-def _attach(
-    request: Request, principal: Principal, stamp: Stamp | None, kind: str, secret: str
-) -> tuple[PrincipalUser, Principal]:
-    # The metering middleware and the access log read the principal off the Django request.
-    request._request.wx_principal = principal  # type: ignore[attr-defined]
-    # The throttle validates an in-process copy (stamp) and re-resolves it when stale.
-    request._request.wx_credential = (stamp, kind, secret) if stamp is not None else None  # type: ignore[attr-defined]
+def _attach(request: Request, principal: Principal, check: CredentialCheck | None) -> tuple[PrincipalUser, Principal]:
+    context = request_context(request)
+    context.caller = principal
+    context.credential_check = check
     return PrincipalUser(principal), principal
-
-
-def reattach(request: Request, principal: Principal, stamp: Stamp | None, kind: str, secret: str) -> None:
-    """The throttle re-resolved the credential: the request carries the fresh principal."""
-    user, auth = _attach(request, principal, stamp, kind, secret)
-    request.user, request.auth = user, auth  # type: ignore[assignment]
 
 
 def api_key_in(meta: Mapping[str, Any]) -> str | None:
@@ -52,23 +45,12 @@ def bearer_token_in(meta: Mapping[str, Any]) -> str | None:
     return token if scheme.lower() == "bearer" else None
 
 
-def presented_credential(meta: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(kind, secret) of what DRF's authenticators would use, in their order: the API key
-    first, then a bearer token."""
-    key = api_key_in(meta)
-    if key is not None:
-        return "api_key", key
-    token = bearer_token_in(meta)
-    return ("oauth", token) if token is not None else None
-
-
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         raw = api_key_in(request.META)
         if raw is None:
             return None
-        principal, stamp = resolve_local("api_key", raw)
-        return _attach(request, principal, stamp, "api_key", raw)
+        return _attach(request, *credential_resolve("api_key", raw))
 
     def authenticate_header(self, request: Request) -> str:
         return 'ApiKey header="X-API-Key"'
@@ -81,8 +63,29 @@ class BearerTokenAuthentication(BaseAuthentication):
         token = bearer_token_in(request.META)
         if token is None:
             return None
-        principal, stamp = resolve_local("oauth", token)
-        return _attach(request, principal, stamp, "oauth", token)
+        return _attach(request, *credential_resolve("oauth", token))
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+def principal_of(request: Request) -> Principal:
+    """The authenticated caller of an API view (``HasScope`` has already required one)."""
+    principal = request.auth
+    if not isinstance(principal, Principal):
+        raise AuthenticationRequired()
+    return principal
+
+
+def reauthenticate(request: Request) -> Principal:
+    """The in-process copy of the request's credential is outdated, or nobody could check
+    it: resolve the credential afresh (raising 401/403 as authentication does) and put
+    the new caller on the request. For the throttle, which finds this out."""
+    context = request_context(request)
+    if context.credential_check is not None:
+        credential_forget(context.credential_check)
+    key = api_key_in(request.META)
+    kind, secret = ("api_key", key) if key is not None else ("oauth", bearer_token_in(request.META) or "")
+    user, principal = _attach(request, *credential_resolve(kind, secret))
+    request.user, request.auth = user, principal  # type: ignore[assignment]
+    return principal

@@ -1,19 +1,18 @@
-"""Resolving a presented credential to a ``Principal``: the hot path of every /v1/ call.
+"""Resolving a presented credential to a ``Principal`` (who is calling; no plan data:
+billing looks up its own limits): the start of every /v1/ call.
 
 A resolved credential is cached under its SHA-256 digest, so a warm request costs no
-database query, and keeps working while PostgreSQL is down. Revocation, suspension and
-plan changes delete the affected entries (``credentials_invalidate_*``), so they take
-effect at once; expiry is checked against the cached ``expires_at`` on every call.
+database query, and keeps working while PostgreSQL is down. Revocation and suspension
+delete the affected entries (``credentials_invalidate_*``), so they take effect at once;
+expiry is checked against the cached ``expires_at`` on every call.
 
-With Redis, the authentication classes also keep a short in-process copy of a resolved
-credential (``resolve_local``), so a warm request makes no credential round trip at all.
-The copy is stamped with the credential's *version token* (``wx:cv:<cache key>``, a random
-value replaced by every invalidation), and the plan throttle's script compares that token
-atomically with counting (``billing.throttles``): a changed or missing token refuses to
-count, the copy is dropped and the credential resolved again before the request goes on.
-So a revocation, suspension or plan change still takes effect on the very next request,
-in every process, and no request is ever counted against stale plan limits. Where the
-throttle cannot check (Redis failing), the request is re-resolved the ordinary way.
+With Redis, ``credential_resolve`` also keeps a short in-process copy of a resolved
+credential, so a warm request makes no credential round trip of its own. The copy carries
+the credential's *version token* (``wx:cv:<cache key>``, a random value that every
+invalidation replaces) as a ``weatherapi.context.CredentialCheck``; the throttle's script
+compares it atomically with counting, and a request whose copy is outdated is resolved
+again (``accounts.authentication.reauthenticate``) before it is counted. So a revocation
+or suspension takes effect on the very next request, in every process.
 """
 
 from __future__ import annotations
@@ -34,10 +33,11 @@ from django.core.cache import cache
 from django.db import DatabaseError
 from django.utils import timezone
 
-from billing.selectors import PlanLimits, plan_limits_for_account
+from weatherapi.context import CredentialCheck
 from weatherapi.errors import InvalidCredentials, PermissionDeniedError, ServiceUnavailable
+from weatherapi.redis import redis_client, redis_failed
+from weatherapi.scopes import ALL_SCOPES
 
-ALL_SCOPES = frozenset({"weather:read", "account:read"})
 KEY_BODY_LENGTH = 40
 KEY_DISPLAY_LENGTH = 8
 KEY_PATTERN = re.compile(r"^wx_(live|test)_[A-Za-z0-9]{32,64}$")
@@ -51,14 +51,13 @@ Mode = Literal["live", "test"]
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the account, the credential and what the plan allows."""
+    """Who is calling: the account and the credential (``weatherapi.context.Caller``)."""
 
     account_id: int
     credential_type: CredentialType
     credential_id: int
     credential_prefix: str
     mode: Mode
-    plan: PlanLimits
     scopes: frozenset[str] = field(default=ALL_SCOPES)
     expires_at: datetime | None = None
     suspended: bool = False
@@ -133,7 +132,6 @@ def _load_api_key(key_digest: str) -> Principal | None:
             return None
         if row.revoked_at is not None and row.revoked_at <= timezone.now():
             return None
-        plan = plan_limits_for_account(account_id=row.account_id)
     except DatabaseError as e:
         raise ServiceUnavailable("Credentials cannot be checked right now.", retry_after=5) from e
     return Principal(
@@ -142,7 +140,6 @@ def _load_api_key(key_digest: str) -> Principal | None:
         credential_id=row.id,
         credential_prefix=row.prefix,
         mode=row.mode,  # type: ignore[arg-type]
-        plan=plan,
         expires_at=row.expires_at,
         suspended=row.account.is_suspended,
     )
@@ -194,7 +191,6 @@ def _load_token(checksum: str) -> Principal | None:
         )
         if client is None:
             return None
-        plan = plan_limits_for_account(account_id=client.account_id)
     except DatabaseError as e:
         raise ServiceUnavailable("Credentials cannot be checked right now.", retry_after=5) from e
     return Principal(
@@ -203,7 +199,6 @@ def _load_token(checksum: str) -> Principal | None:
         credential_id=client.id,
         credential_prefix=f"oauth:{client.id}",
         mode=client.mode,  # type: ignore[arg-type]
-        plan=plan,
         scopes=frozenset(row.scope.split()) & ALL_SCOPES,
         expires_at=row.expires,
         suspended=client.account.is_suspended,
@@ -216,7 +211,7 @@ def credentials_invalidate_api_key(*, key_digest: str) -> None:
 
 
 def credentials_invalidate_account(*, account_id: int) -> None:
-    """Forget every cached credential of an account (suspension, plan change)."""
+    """Forget every cached credential of an account (suspension, reactivation)."""
     from oauth2_provider.models import get_access_token_model
 
     from accounts.models import ApiKey
@@ -247,33 +242,14 @@ def credentials_invalidate_application(*, application_id: int) -> None:
         _versions_bump(keys)
 
 
-# --- The in-process copy, validated by a version token (module docstring) ---------------
+# --- The in-process copy, checked by a version token (module docstring) ----------------
 
 LOCAL_MAX_ENTRIES = 10_000
-_VERSION_TTL = 7 * 86400  # any disappearance only forces a refresh, never a stale hit
-
-
-@dataclass(frozen=True, slots=True)
-class Stamp:
-    """Which cached credential a principal came from, and the version token it was read at."""
-
-    cache_key: str
-    version_key: str
-    token: str
-    verified: bool  # False: served from the in-process copy, not yet checked by the throttle
-
-
-def version_key(cache_key: str) -> str:
-    return f"wx:cv:{cache_key}"
-
+_VERSION_TTL = 7 * 86400  # a token that disappears only forces a refresh, never a stale hit
+_VERSION_PREFIX = "wx:cv:"
 
 _local_lock = threading.Lock()
 _local: dict[str, tuple[Principal, str, float]] = {}  # cache key -> (principal, token, read at)
-
-
-def local_clear() -> None:
-    with _local_lock:
-        _local.clear()
 
 
 def _local_drop(cache_keys: list[str]) -> None:
@@ -285,43 +261,30 @@ def _local_drop(cache_keys: list[str]) -> None:
 def _versions_bump(cache_keys: list[str]) -> None:
     """After the cached entries are deleted: new tokens, so every process's copy is refused."""
     _local_drop(cache_keys)
-    from billing.redis_conn import redis_failed
-
-    client = _client_or_none()
+    client = redis_client()
     if client is None:
         return
     try:
         pipe = client.pipeline(transaction=False)
         for key in cache_keys:
-            pipe.set(version_key(key), secrets.token_hex(8), ex=_VERSION_TTL)
+            pipe.set(_VERSION_PREFIX + key, secrets.token_hex(8), ex=_VERSION_TTL)
         pipe.execute()
     except Exception as e:  # noqa: BLE001 - like cache.delete with IGNORE_EXCEPTIONS
         redis_failed(e, what="credential versions")
-
-
-def _client_or_none() -> Any | None:
-    """The billing Redis client; None without Redis, while backing off, or when the cache
-    backend is not django-redis (then nothing can validate a copy: the ordinary path)."""
-    from billing.redis_conn import redis_client
-
-    try:
-        return redis_client()
-    except Exception:  # noqa: BLE001 - e.g. NotImplementedError from a non-Redis cache backend
-        return None
 
 
 def _read_version(client: Any, cache_key: str) -> str:
     """The current token, created when missing. Read *before* the credential itself, so a
     copy can only ever carry a token older than its data (a refresh, never a stale hit)."""
     pipe = client.pipeline(transaction=False)
-    vkey = version_key(cache_key)
+    vkey = _VERSION_PREFIX + cache_key
     pipe.set(vkey, secrets.token_hex(8), ex=_VERSION_TTL, nx=True)
     pipe.get(vkey)
     _, token = pipe.execute()
     return token.decode() if isinstance(token, bytes) else str(token)
 
 
-def _resolve_for_key(kind: str, secret: str) -> Principal:
+def _resolve_shared(kind: str, secret: str) -> Principal:
     return resolve_api_key(secret) if kind == "api_key" else resolve_bearer_token(secret)
 
 
@@ -334,55 +297,39 @@ def _cache_key_for(kind: str, secret: str) -> str | None:
     return _token_cache_key(digest(secret))
 
 
-def _from_local_copy(kind: str, cache_key: str) -> tuple[Principal, Stamp] | None:
-    entry = _local.get(cache_key)
-    if entry is None or time.monotonic() - entry[2] >= settings.CREDENTIAL_LOCAL_SECONDS:
-        return None
-    principal, token, _ = entry
-    if kind == "oauth" and principal.expires_at is not None and principal.expires_at <= timezone.now():
-        raise InvalidCredentials("The access token is invalid or has expired.")
-    return _check_usable(principal), Stamp(cache_key, version_key(cache_key), token, verified=False)
+def credential_resolve(kind: str, secret: str) -> tuple[Principal, CredentialCheck | None]:
+    """The caller a credential (``kind`` "api_key" or "oauth") names; raises for a bad,
+    revoked, expired or suspended one.
 
-
-def resolve_in_process(kind: str, secret: str) -> tuple[Principal, Stamp] | None:
-    """The in-process copy only, without any I/O: None when this process holds no copy
-    (or cannot validate one: no Redis). Raises as ``resolve_local`` does for a held copy
-    that is expired or suspended. The throttle's script still validates the stamp."""
-    if settings.CREDENTIAL_LOCAL_SECONDS <= 0 or _client_or_none() is None:
-        return None
-    cache_key = _cache_key_for(kind, secret)
-    return None if cache_key is None else _from_local_copy(kind, cache_key)
-
-
-def resolve_local(kind: str, secret: str) -> tuple[Principal, Stamp | None]:
-    """Resolve through the in-process copy when Redis is there to validate it.
-
-    Returns the principal and its stamp (None: resolved the ordinary way, nothing for the
-    throttle to check). Expiry and suspension are checked on every call, as ever.
+    With Redis, a copy this process resolved less than ``CREDENTIAL_LOCAL_SECONDS`` ago
+    is used without any I/O, and returned with the check the throttle must make of it.
+    Otherwise (no copy, no Redis) the credential is resolved through the shared cache and
+    the database, copied, and returned without a check: it is current.
     """
-    client = _client_or_none()
+    client = redis_client()
     cache_key = _cache_key_for(kind, secret)
     if client is None or cache_key is None or settings.CREDENTIAL_LOCAL_SECONDS <= 0:
-        return _resolve_for_key(kind, secret), None
-    held = _from_local_copy(kind, cache_key)
-    if held is not None:
-        return held
+        return _resolve_shared(kind, secret), None
+    entry = _local.get(cache_key)
+    if entry is not None and time.monotonic() - entry[2] < settings.CREDENTIAL_LOCAL_SECONDS:
+        principal, token, _ = entry
+        if kind == "oauth" and principal.expires_at is not None and principal.expires_at <= timezone.now():
+            raise InvalidCredentials("The access token is invalid or has expired.")
+        return _check_usable(principal), CredentialCheck(_VERSION_PREFIX + cache_key, token)
     now = time.monotonic()
     try:
         token = _read_version(client, cache_key)
-    except Exception as e:  # noqa: BLE001 - Redis failing: the ordinary path
-        from billing.redis_conn import redis_failed
-
+    except Exception as e:  # noqa: BLE001 - Redis failing: no copy, the shared path
         redis_failed(e, what="credential versions")
-        return _resolve_for_key(kind, secret), None
-    principal = _resolve_for_key(kind, secret)  # raises for bad, revoked, expired, suspended
+        return _resolve_shared(kind, secret), None
+    principal = _resolve_shared(kind, secret)
     with _local_lock:
         if len(_local) >= LOCAL_MAX_ENTRIES:
             _local.pop(next(iter(_local)), None)  # oldest inserted first
         _local[cache_key] = (principal, token, now)
-    return principal, Stamp(cache_key, version_key(cache_key), token, verified=True)
+    return principal, None
 
 
-def local_forget(stamp: Stamp) -> None:
-    """The throttle found the token changed: drop the copy (the next resolve refreshes)."""
-    _local_drop([stamp.cache_key])
+def credential_forget(check: CredentialCheck) -> None:
+    """The throttle found the copy outdated (or could not check it): drop it."""
+    _local_drop([check.version_key.removeprefix(_VERSION_PREFIX)])

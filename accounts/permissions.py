@@ -9,10 +9,6 @@ from accounts.credentials import Principal
 from weatherapi.errors import AuthenticationRequired, PermissionDeniedError
 
 
-def missing_scopes(view: Any, principal: Principal) -> set[str]:
-    return set(getattr(view, "required_scopes", ())) - principal.scopes
-
-
 class HasScope(BasePermission):
     """Requires a credential and the view's ``required_scopes`` (API keys hold every scope)."""
 
@@ -20,7 +16,7 @@ class HasScope(BasePermission):
         principal = request.auth
         if not isinstance(principal, Principal):
             raise AuthenticationRequired()
-        missing = missing_scopes(view, principal)
+        missing = set(getattr(view, "required_scopes", ())) - principal.scopes
         if missing:
             raise PermissionDeniedError(f"The token lacks the scope {' '.join(sorted(missing))}.")
         return True

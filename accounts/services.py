@@ -19,8 +19,6 @@ from accounts.credentials import (
 from accounts.models import Account, ApiKey, AuditEvent, OAuthClient, User
 from weatherapi.errors import InvalidParameter, PermissionDeniedError
 
-OAUTH_SCOPES = "weather:read account:read"
-
 
 def user_create(*, email: str, password: str | None = None) -> User:
     return User.objects.create_user(email=email, password=password)

@@ -4,7 +4,6 @@ from accounts import views
 
 urlpatterns = [
     path("", views.LandingView.as_view(), name="landing"),
-    path("portal/", views.DashboardView.as_view(), name="portal-dashboard"),
     path("portal/keys/", views.ApiKeyListView.as_view(), name="portal-keys"),
     path("portal/keys/create/", views.ApiKeyCreateView.as_view(), name="portal-key-create"),
     path("portal/keys/<int:key_id>/revoke/", views.ApiKeyRevokeView.as_view(), name="portal-key-revoke"),

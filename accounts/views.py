@@ -54,26 +54,6 @@ class PortalView(View):
         }
 
 
-class DashboardView(PortalView):
-    def get(self, request: HttpRequest) -> HttpResponse:
-        from billing import selectors as billing_selectors
-
-        plan = billing_selectors.plan_current_for_account(account_id=self.account.pk)
-        try:
-            usage = billing_selectors.usage_month_to_date(account_id=self.account.pk)  # type: ignore[attr-defined]
-        except AttributeError:
-            # The billing app has not shipped this selector yet; the page shows "—".
-            usage = None
-        context = {
-            **self.base_context(),
-            "plan": plan,
-            "usage": usage,
-            "counts": selectors.credential_counts(account=self.account),
-            "events": selectors.audit_event_recent(account=self.account),
-        }
-        return render(request, "portal/dashboard.html", context)
-
-
 # --- API keys ---------------------------------------------------------------------------
 
 

@@ -16,7 +16,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from accounts.admin import AccountAdmin
+from accounts.models import Account
 from billing.models import Invoice, InvoiceLine, Plan, Subscription, UsageDaily
+from billing.selectors import plan_current_for_account
 from billing.services import plan_upsert, subscription_change
 
 
@@ -118,7 +121,7 @@ class ChangePlanForm(forms.Form):
 
 @admin.action(description="Change plan of the selected accounts")
 def change_plan_action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-    """For the Account admin (wired by its owner): pick a plan, then every selected
+    """For the Account admin (below): pick a plan, then every selected
     account is moved to it through ``subscription_change`` (audited, caches invalidated)."""
     if "apply" in request.POST:
         form = ChangePlanForm(request.POST)
@@ -139,3 +142,18 @@ def change_plan_action(modeladmin: admin.ModelAdmin, request: HttpRequest, query
         "opts": modeladmin.model._meta,
     }
     return TemplateResponse(request, "billing/admin/change_plan.html", context)
+
+
+# The Account admin belongs to accounts; billing adds what only billing knows (the plan).
+admin.site.unregister(Account)
+
+
+@admin.register(Account)
+class BillingAccountAdmin(AccountAdmin):
+    list_display = (*AccountAdmin.list_display[:3], "plan", *AccountAdmin.list_display[3:])
+    actions = [*AccountAdmin.actions, change_plan_action]
+
+    @admin.display(description="Plan")
+    def plan(self, obj: Account) -> str:
+        plan = plan_current_for_account(account_id=obj.pk)
+        return plan.code if plan else "—"

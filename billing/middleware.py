@@ -3,12 +3,12 @@ rate-limit headers on every such answer (errors included).
 
 The event is recorded after the view has answered (the status and latency are part of
 it) and before the answer leaves: one XADD, or one database transaction without Redis
-(``billing.services.usage.usage_event_record``). When the answer was in hand before the
-throttle ran (a weather body this process holds, ``weatherapi.api``), the throttle's
-script has already appended the event with the admission (``RateState.event_recorded``)
-and nothing is recorded here.
+(``billing.services.usage.usage_event_record``). When the view had its answer before the
+throttle ran (``weatherapi.context.RequestContext.prepared``), the throttle's script has
+already appended the event with the admission (``RateState.event_appended``) and nothing
+is recorded here.
 
-No unmetered service (DESIGN §11): the throttle already refuses with 503 before the view
+No unmetered service (docs/design.md, failure behaviour): the throttle already refuses with 503 before the view
 runs when Redis is failing and the database does not answer. If both stores fail only
 while the view runs, a billable answer is replaced by 503 ``service_unavailable``: the
 client does not get data we could not bill. A non-billable answer (an error, an account
@@ -23,12 +23,12 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from accounts.credentials import Principal
-from billing.services.usage import UsageRecord, usage_event_record, usage_record_build
-from billing.throttles import RateState, limiter_peek, ratelimit_headers
+from billing.services.usage import usage_event_record, usage_record_build
+from billing.throttles import RateState, limiter_peek
+from weatherapi.context import request_context
 from weatherapi.errors import ServiceUnavailable, problem_response
 
 logger = logging.getLogger(__name__)
@@ -47,42 +47,38 @@ class MeteringMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path_info.startswith("/v1/"):
             return self.get_response(request)
-        started = time.perf_counter()
-        request.wx_started = started  # type: ignore[attr-defined]
         response = self.get_response(request)
-        principal = getattr(request, "wx_principal", None)
+        context = request_context(request)
+        principal = context.caller
         if not isinstance(principal, Principal):
             return response  # nobody to meter or limit: unauthenticated or bad credentials
-        latency_ms = int((time.perf_counter() - started) * 1000)
-
-        state = getattr(request, "wx_ratelimit", None)
+        state = context.rate
         if not isinstance(state, RateState):
             # The throttle never ran (e.g. 403 for a missing scope): read, do not count.
-            state = limiter_peek(principal=principal)
+            state = limiter_peek(account_id=principal.account_id)
 
-        if state.event_recorded:
+        if state.event_appended:
             if response.status_code != 200:
-                # Recorded as a 200 with the admission; only a bug after it can get here.
-                logger.error("usage event recorded as 200 at admission, answered %s", response.status_code)
-        elif settings.METERING_ENABLED:
+                # Appended as a 200 with the admission; only a bug after it can get here.
+                logger.error("usage event appended as 200 at admission, answered %s", response.status_code)
+        else:
             record = usage_record_build(
                 principal=principal,
                 endpoint=_endpoint(request),
                 status=response.status_code,
-                cache=getattr(request, "wx_cache", None),
-                latency_ms=latency_ms,
-                request_id=str(getattr(request, "request_id", "") or ""),
+                cache=context.cache,
+                latency_ms=int((time.perf_counter() - context.started) * 1000),
+                request_id=context.request_id,
             )
-            admission = getattr(request, "wx_admission_event", None)
-            if isinstance(admission, UsageRecord):
-                # The throttle's script may have appended this request's event even though
-                # its reply never arrived (a timeout): the same id makes the store keep one.
-                record = replace(record, id=admission.id, occurred_at=admission.occurred_at)
+            if state.event is not None:
+                # The throttle's script may have appended this request's event although its
+                # reply never arrived (a timeout): the same id makes the store keep one.
+                record = replace(record, id=state.event.id, occurred_at=state.event.occurred_at)
             if usage_event_record(record=record) is None and record.billable:
                 response = problem_response(
                     ServiceUnavailable("Usage cannot be recorded right now.", retry_after=5)
                 )
 
-        for name, value in ratelimit_headers(state).items():
+        for name, value in state.headers().items():
             response[name] = value
         return response

@@ -13,14 +13,32 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import View
 
+from accounts import selectors as account_selectors
 from accounts.models import Account
+from accounts.views import PortalView
 from billing.charts import daily_bar_chart
 from billing.selectors import (
     account_period,
     invoice_get_for_account,
     invoice_list_for_account,
+    plan_current_for_account,
     usage_daily_series,
+    usage_month_to_date,
 )
+
+
+class DashboardView(PortalView):
+    """``/portal/``: the account's plan, this month's usage, credentials and recent events."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        context = {
+            **self.base_context(),
+            "plan": plan_current_for_account(account_id=self.account.pk),
+            "usage": usage_month_to_date(account_id=self.account.pk),
+            "counts": account_selectors.credential_counts(account=self.account),
+            "events": account_selectors.audit_event_recent(account=self.account),
+        }
+        return render(request, "portal/dashboard.html", context)
 
 
 class BillingPortalView(LoginRequiredMixin, View):

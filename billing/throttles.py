@@ -29,11 +29,22 @@ with the same windows takes over. It is approximate: each process counts alone, 
 P processes up to P times the limit can pass, and it forgets on restart. Memory is
 bounded (``THROTTLE_MEMORY_MAX_KEYS`` accounts, least recently used evicted).
 
-"No unmetered service" (DESIGN §11): when Redis is configured but failing, usage events
-must go to the database, so the throttle checks the database answers before the view
-runs and answers 503 ``service_unavailable`` when it does not (both stores down). The
-metering middleware enforces the same rule after the view for the case where Redis dies
-mid-request (see ``billing.middleware``).
+The script also does two things that cost no extra round trip:
+
+* it reads the account's plan limits from Redis (``billing.limits``): a missing entry is
+  loaded from the database and the script asked again;
+* it checks the caller's in-process credential copy (``weatherapi.context.CredentialCheck``):
+  an outdated one counts nothing, the credential is resolved again
+  (``accounts.authentication.reauthenticate``) and the script asked again;
+* when the view already holds its answer (``RequestContext.prepared``), it appends the
+  answer's usage event to the stream with the admission, so a warm cached answer costs
+  one Redis round trip in all.
+
+"No unmetered service" (docs/design.md, failure behaviour): when Redis is configured but
+failing, usage events must go to the database, so the throttle checks the database
+answers before the view runs and answers 503 ``service_unavailable`` when it does not
+(both stores down). The metering middleware enforces the same rule after the view for the
+case where Redis dies mid-request (see ``billing.middleware``).
 """
 
 from __future__ import annotations
@@ -43,73 +54,76 @@ import functools
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from accounts.credentials import Principal, Stamp, local_forget, resolve_local
+from accounts.authentication import reauthenticate
+from accounts.credentials import Principal
 from billing.endpoints import is_product_endpoint
-from billing.redis_conn import LuaScript, redis_client, redis_failed, script_run
+from billing.limits import limits_from_values, limits_key, plan_limits_get, plan_limits_load
+from billing.selectors import PlanLimits
 from billing.services.usage import UsageRecord, usage_record_build
+from weatherapi.context import CredentialCheck, RequestContext, request_context
 from weatherapi.errors import QuotaExceeded, RateLimited, ServiceUnavailable
 from weatherapi.metrics import THROTTLE_REJECTIONS, USAGE_EVENTS, labelled
+from weatherapi.redis import redis_client, redis_failed
 
 MINUTE_SECONDS = 60
 # The draft's window for a month policy, as the contract writes it (30 days); ``t`` in the
 # RateLimit header carries the exact seconds to the end of the calendar month.
 MONTH_POLICY_SECONDS = 2_592_000
 
-ALLOWED, RATE_LIMITED, QUOTA_EXCEEDED, STALE = 0, 1, 2, 3
+ALLOWED, RATE_LIMITED, QUOTA_EXCEEDED, STALE, NO_LIMITS = 0, 1, 2, 3, 4
 
-# KEYS: minute counter, month counter, credential version token ('' for none), usage stream.
-# ARGV: per-minute limit, monthly limit, hard cap (0/1), counts toward month (0/1),
-#       minute key ttl, month key expiry (unix time), the token the caller's copy carries,
-#       a usage event to record when admitted ('' for none).
-# Returns {verdict, minute count, month count, event recorded (0/1)}; a refused call
-# increments and records nothing.
-# Verdict 3 (STALE): the caller's in-process credential copy is outdated (the token changed
-# or vanished): nothing is counted, the caller re-resolves and calls again. Checking it here
-# costs no extra round trip (accounts.credentials).
-# The event: when the answer is already in hand before the throttle (a weather body this
-# process holds), its usage event rides in the same round trip (weatherapi.api). The keys
-# span hash slots, as the version token's always did: Redis runs unclustered (ElastiCache
-# replication group, terraform/modules/data).
+# KEYS: minute counter, month counter, plan limits, usage stream, credential version ('' for none).
+# ARGV: counts toward the month (0/1), minute key ttl, month key expiry (unix time), the
+#       token the caller's credential copy carries, a usage event to append when admitted
+#       ('' for none).
+# Returns {verdict, minute count, month count, event appended (0/1), code, rpm, included,
+# hard cap (0/1)}. Only an admitted call increments or appends anything.
 _LUA = """
-if KEYS[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[7] then
+if KEYS[5] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[4] then
   return {3, 0, 0, 0}
 end
+local limits = redis.call('HMGET', KEYS[3], 'code', 'rpm', 'included', 'hard_cap')
+if not limits[2] or not limits[3] then
+  return {4, 0, 0, 0}
+end
+local rpm, included, hard_cap = tonumber(limits[2]), tonumber(limits[3]), limits[4] == '1'
 local minute = tonumber(redis.call('GET', KEYS[1]) or '0')
 local month = tonumber(redis.call('GET', KEYS[2]) or '0')
-local counts_month = ARGV[4] == '1'
-if counts_month and ARGV[3] == '1' and month >= tonumber(ARGV[2]) then
-  return {2, minute, month, 0}
+local counts_month = ARGV[1] == '1'
+local verdict, appended = 0, 0
+if counts_month and hard_cap and month >= included then
+  verdict = 2
+elseif minute >= rpm then
+  verdict = 1
+else
+  minute = redis.call('INCR', KEYS[1])
+  if minute == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+  if counts_month then
+    month = redis.call('INCR', KEYS[2])
+    if month == 1 then redis.call('EXPIREAT', KEYS[2], ARGV[3]) end
+  end
+  if ARGV[5] ~= '' then
+    redis.call('XADD', KEYS[4], '*', 'e', ARGV[5])
+    appended = 1
+  end
 end
-if minute >= tonumber(ARGV[1]) then
-  return {1, minute, month, 0}
-end
-minute = redis.call('INCR', KEYS[1])
-if minute == 1 then redis.call('EXPIRE', KEYS[1], ARGV[5]) end
-if counts_month then
-  month = redis.call('INCR', KEYS[2])
-  if month == 1 then redis.call('EXPIREAT', KEYS[2], ARGV[6]) end
-end
-if ARGV[8] ~= '' then
-  redis.call('XADD', KEYS[4], '*', 'e', ARGV[8])
-  return {0, minute, month, 1}
-end
-return {0, minute, month, 0}
+return {verdict, minute, month, appended, limits[1], limits[2], limits[3], limits[4]}
 """
 
 
 @dataclass(frozen=True, slots=True)
 class RateState:
-    """What the throttle saw; the metering middleware turns it into the headers."""
+    """What the throttle saw (``weatherapi.context.RateReport``); the metering middleware
+    turns it into the headers."""
 
     plan_code: str
     minute_limit: int
@@ -120,7 +134,11 @@ class RateState:
     month_reset: int  # seconds until the calendar month ends
     hard_cap: bool
     source: str  # "redis" or "memory"
-    event_recorded: bool = False  # the usage event went to the stream with the admission
+    # The usage event built for the script: ``event_appended`` when it went to the stream
+    # with the admission. When the call failed (a timeout) it may have gone all the same,
+    # so the metering middleware records the request's event under the same id.
+    event: UsageRecord | None = None
+    event_appended: bool = False
 
     @property
     def minute_remaining(self) -> int:
@@ -129,6 +147,22 @@ class RateState:
     @property
     def month_remaining(self) -> int:
         return max(0, self.month_limit - self.month_used)
+
+    def headers(self) -> dict[str, str]:
+        """draft-ietf-httpapi-ratelimit-headers-11: both policies, and the one closest to
+        exhaustion in ``RateLimit``. The month only competes when it is a hard cap: past
+        the included amount of an overage plan, calls still pass."""
+        policy = (
+            f'"minute";q={self.minute_limit};w={MINUTE_SECONDS}, '
+            f'"month";q={self.month_limit};w={MONTH_POLICY_SECONDS}'
+        )
+        name, remaining, reset = "minute", self.minute_remaining, self.minute_reset
+        if self.hard_cap and self.month_limit > 0:
+            minute_share = self.minute_remaining / max(1, self.minute_limit)
+            month_share = self.month_remaining / self.month_limit
+            if month_share < minute_share:
+                name, remaining, reset = "month", self.month_remaining, self.month_reset
+        return {"RateLimit-Policy": policy, "RateLimit": f'"{name}";r={remaining};t={reset}'}
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +197,7 @@ def _month_of_minute(minute_id: int) -> tuple[str, int]:
 
 
 def _keys(account_id: int, w: Windows) -> tuple[str, str]:
-    # The braces are a Redis Cluster hash tag: both keys live on one slot, as a script needs.
+    # The braces are a Redis Cluster hash tag: the keys of one account share a slot.
     return f"wx:rl:{{a{account_id}}}:m:{w.minute_id}", f"wx:rl:{{a{account_id}}}:q:{w.month_id}"
 
 
@@ -210,13 +244,12 @@ class MemoryLimiter:
             entry = self._entry(account_id, w)
             return entry[1], entry[3]
 
-    def clear(self) -> None:
+    def clear(self) -> None:  # tests
         with self._lock:
             self._counters.clear()
 
 
 memory_limiter = MemoryLimiter(settings.THROTTLE_MEMORY_MAX_KEYS)
-_SCRIPT = LuaScript(_LUA)
 
 
 def _database_answers() -> bool:
@@ -229,137 +262,122 @@ def _database_answers() -> bool:
         return False
 
 
+def _state(
+    limits: PlanLimits, w: Windows, minute: int, month: int, source: str,
+    *, event: UsageRecord | None = None, appended: bool = False,
+) -> RateState:
+    return RateState(
+        plan_code=limits.code,
+        minute_limit=limits.requests_per_minute,
+        minute_used=minute,
+        minute_reset=w.minute_reset,
+        month_limit=limits.included_requests,
+        month_used=month,
+        month_reset=max(1, w.month_end - w.now),
+        hard_cap=limits.hard_cap,
+        source=source,
+        event=event,
+        event_appended=appended,
+    )
+
+
+_script_lock = threading.Lock()
+_scripts: dict[int, Any] = {}
+
+
+def _script(client: Any) -> Any:
+    """The throttle's script, registered once per client (redis-py's ``Script``)."""
+    script = _scripts.get(id(client))
+    if script is None:
+        with _script_lock:
+            script = _scripts.setdefault(id(client), client.register_script(_LUA))
+    return script
+
+
 def limiter_hit(
     *,
     principal: Principal,
     counts_month: bool,
-    now: float | None = None,
-    stamp: Stamp | None = None,
+    check: CredentialCheck | None = None,
     event: UsageRecord | None = None,
-) -> tuple[int, RateState]:
+    now: float | None = None,
+) -> tuple[int, RateState | None]:
     """Count one request against both windows. Returns (verdict, state).
 
-    With ``stamp`` (the principal is an in-process copy) the script first checks the
-    credential's version token: STALE, counting nothing, when it changed.
-
-    With ``event`` (the answer is known before admission) an admitted call also appends
-    the usage event to the stream in the same script; ``state.event_recorded`` says it
-    did. When Redis fails nothing is recorded here and the metering middleware records the
-    event the ordinary way."""
+    STALE (nothing counted, no state): ``check`` found the caller's credential copy outdated, or
+    Redis failed and nobody could check it. With ``event``, an admitted call also appends
+    the event to the usage stream (``state.event_appended``).
+    """
     now = time.time() if now is None else now
     w = Windows.at(now)
-    plan = principal.plan
-    source = "redis"
     client = redis_client()
-    verdict = None
-    recorded = 0
     if client is not None:
         minute_key, month_key = _keys(principal.account_id, w)
-        keys = [minute_key, month_key, stamp.version_key if stamp is not None else "", settings.USAGE_STREAM_KEY]
-        args: list[Any] = [plan.requests_per_minute, plan.included_requests, int(plan.hard_cap),
-                           int(counts_month), MINUTE_SECONDS * 2, w.month_end + 3600,
-                           stamp.token if stamp is not None else "", event.to_json() if event is not None else ""]
+        keys = [minute_key, month_key, limits_key(principal.account_id), settings.USAGE_STREAM_KEY,
+                check.version_key if check is not None else ""]
+        args = [int(counts_month), MINUTE_SECONDS * 2, w.month_end + 3600,
+                check.token if check is not None else "", event.to_json() if event is not None else ""]
         try:
-            # The only Redis round trip of the throttle (EVALSHA; EVAL once after a restart).
-            verdict, minute, month, recorded = script_run(client, _SCRIPT, keys, args)
+            reply = _script(client)(keys=keys, args=args)
+            if reply[0] == NO_LIMITS:
+                plan_limits_load(account_id=principal.account_id)
+                reply = _script(client)(keys=keys, args=args)
         except Exception as e:  # noqa: BLE001 - any Redis failure: take the fallback
             redis_failed(e, what="throttle")
-            verdict = None
-    if verdict is None and stamp is not None and not stamp.verified:
-        # Nobody could check the in-process copy: the caller resolves the ordinary way first.
-        return STALE, _state(principal, w, 0, 0, "memory")
-    if verdict is None:
-        if settings.REDIS_URL and not _database_answers():
-            # Redis is configured but down, and so is the database: nowhere to meter to.
-            raise ServiceUnavailable("Usage cannot be recorded right now.", retry_after=5)
-        source = "memory"
-        verdict, minute, month = memory_limiter.hit(
-            principal.account_id, w, rpm=plan.requests_per_minute, included=plan.included_requests,
-            hard_cap=plan.hard_cap, counts_month=counts_month,
-        )
-    if recorded:
-        labelled(USAGE_EVENTS, "stream").inc()
-    return int(verdict), _state(principal, w, int(minute), int(month), source, event_recorded=bool(recorded))
+        else:
+            verdict, minute, month, appended = (int(x) for x in reply[:4])
+            if verdict in (STALE, NO_LIMITS):
+                return STALE, None
+            if appended:
+                labelled(USAGE_EVENTS, "stream").inc()
+            limits = limits_from_values(reply[4:8])
+            assert limits is not None  # noqa: S101 - the script answered NO_LIMITS otherwise
+            return verdict, _state(limits, w, minute, month, "redis", event=event, appended=bool(appended))
+    if check is not None:
+        return STALE, None
+    if settings.REDIS_URL and not _database_answers():
+        # Redis is configured but down, and so is the database: nowhere to meter to.
+        raise ServiceUnavailable("Usage cannot be recorded right now.", retry_after=5)
+    limits = plan_limits_get(account_id=principal.account_id)
+    verdict, minute, month = memory_limiter.hit(
+        principal.account_id, w, rpm=limits.requests_per_minute, included=limits.included_requests,
+        hard_cap=limits.hard_cap, counts_month=counts_month,
+    )
+    return verdict, _state(limits, w, minute, month, "memory", event=event)
 
 
-def limiter_peek(*, principal: Principal, now: float | None = None) -> RateState:
+def limiter_peek(*, account_id: int, now: float | None = None) -> RateState:
     """The counters without counting: for answers the throttle never saw (e.g. a 403)."""
-    now = time.time() if now is None else now
-    w = Windows.at(now)
+    w = Windows.at(time.time() if now is None else now)
+    limits = plan_limits_get(account_id=account_id)
     client = redis_client()
     if client is not None:
         try:
-            minute, month = client.mget(_keys(principal.account_id, w))
-            return _state(principal, w, int(minute or 0), int(month or 0), "redis")
+            minute, month = client.mget(_keys(account_id, w))
+            return _state(limits, w, int(minute or 0), int(month or 0), "redis")
         except Exception as e:  # noqa: BLE001
             redis_failed(e, what="throttle peek")
-    minute, month = memory_limiter.peek(principal.account_id, w)
-    return _state(principal, w, minute, month, "memory")
-
-
-def _state(
-    principal: Principal, w: Windows, minute: int, month: int, source: str, *, event_recorded: bool = False
-) -> RateState:
-    plan = principal.plan
-    return RateState(
-        plan_code=plan.code,
-        minute_limit=plan.requests_per_minute,
-        minute_used=minute,
-        minute_reset=w.minute_reset,
-        month_limit=plan.included_requests,
-        month_used=month,
-        month_reset=max(1, w.month_end - w.now),
-        hard_cap=plan.hard_cap,
-        source=source,
-        event_recorded=event_recorded,
-    )
+    minute, month = memory_limiter.peek(account_id, w)
+    return _state(limits, w, minute, month, "memory")
 
 
 def counts_toward_month(*, principal: Principal, endpoint: str) -> bool:
     return principal.mode == "live" and is_product_endpoint(endpoint)
 
 
-def _admission_event(http_request: HttpRequest, principal: Principal, endpoint: str, ready: Any) -> UsageRecord | None:
-    """The usage event of an answer already in hand (``weatherapi.api.ApiView.ready``),
-    to be recorded by the throttle's script together with the admission."""
-    if ready is None or not settings.METERING_ENABLED or not settings.REDIS_URL:
+def _prepared_event(context: RequestContext, principal: Principal, endpoint: str) -> UsageRecord | None:
+    """The usage event of an answer the view holds before admission (a 200), to append
+    with the admission; only where a stream exists to append it to."""
+    if not context.prepared or not settings.REDIS_URL:
         return None
-    started = getattr(http_request, "wx_started", None)
     return usage_record_build(
         principal=principal,
         endpoint=endpoint[:40] or "unknown",
         status=200,
-        cache=ready.cache,
-        latency_ms=int((time.perf_counter() - started) * 1000) if started is not None else 0,
-        request_id=str(getattr(http_request, "request_id", "") or ""),
+        cache=context.cache,
+        latency_ms=int((time.perf_counter() - context.started) * 1000),
+        request_id=context.request_id,
     )
-
-
-def admit_in_hand(
-    http_request: HttpRequest, *, principal: Principal, stamp: Stamp, endpoint: str, ready: Any
-) -> RateState | None:
-    """The throttle of the express path (``forecasts.views.WeatherApiView.dispatch``): one
-    script call that validates the in-process credential copy, counts both windows and
-    records the answer's usage event. Returns the state when admitted; None when the copy
-    is stale or could not be checked (nothing was counted: the ordinary path resolves
-    again). A refusal counts nothing either: it is kept on the request, and the ordinary
-    path's ``PlanThrottle`` raises it as the 429 it always answers, without a second call."""
-    event = _admission_event(http_request, principal, endpoint, ready)
-    # Kept even when this returns None: a script that ran but whose reply was lost (a
-    # timeout) reads as STALE here, and the ordinary path must record the same event id.
-    http_request.wx_admission_event = event  # type: ignore[attr-defined]
-    verdict, state = limiter_hit(
-        principal=principal, counts_month=counts_toward_month(principal=principal, endpoint=endpoint),
-        stamp=stamp, event=event,
-    )
-    if verdict == STALE:
-        local_forget(stamp)  # the ordinary path resolves afresh, in one call
-        return None
-    if verdict != ALLOWED:
-        http_request.wx_refused = (verdict, state)  # type: ignore[attr-defined]
-        return None
-    http_request.wx_ratelimit = state  # type: ignore[attr-defined]
-    return state
 
 
 class PlanThrottle(BaseThrottle):
@@ -368,13 +386,20 @@ class PlanThrottle(BaseThrottle):
     def allow_request(self, request: Request, view: Any) -> bool:
         principal = request.auth
         if not isinstance(principal, Principal):
-            return True
-        refused = getattr(request._request, "wx_refused", None)
-        if refused is not None:
-            verdict, state = refused  # the express path's call already refused it
-        else:
-            verdict, state = self._hit(request, view, principal)
-        request._request.wx_ratelimit = state  # type: ignore[attr-defined]
+            return True  # public views (the schema and docs): nobody to count against
+        context = request_context(request)
+        endpoint = getattr(view, "metering_endpoint", "") or ""
+        counts_month = counts_toward_month(principal=principal, endpoint=endpoint)
+        # Built once: a retry after a stale copy carries the same event id.
+        event = _prepared_event(context, principal, endpoint)
+        verdict, state = limiter_hit(
+            principal=principal, counts_month=counts_month, check=context.credential_check, event=event
+        )
+        if verdict == STALE:
+            principal = reauthenticate(request)  # 401/403 for a revoked key, a suspended account
+            verdict, state = limiter_hit(principal=principal, counts_month=counts_month, event=event)
+        assert state is not None  # noqa: S101 - only a check makes STALE, and the retry has none
+        context.rate = state
         if verdict == QUOTA_EXCEEDED:
             THROTTLE_REJECTIONS.labels(plan=state.plan_code, reason="quota_exceeded").inc()
             raise QuotaExceeded(
@@ -387,55 +412,3 @@ class PlanThrottle(BaseThrottle):
                 f"Your plan allows {state.minute_limit} requests a minute.", retry_after=state.minute_reset
             )
         return True
-
-    def _hit(self, request: Request, view: Any, principal: Principal) -> tuple[int, RateState]:
-        endpoint = getattr(view, "metering_endpoint", "") or ""
-        credential = getattr(request._request, "wx_credential", None)
-        # Built once: a retry (a STALE copy, or a script whose reply was lost to a timeout
-        # after it ran) carries the same event id, and so does the metering middleware's
-        # record if the script's append is not confirmed: the store keeps one per id.
-        event = _admission_event(request._request, principal, endpoint, getattr(view, "ready", None))
-        # The express path's call may have recorded its event before its reply was lost:
-        # whatever this path records carries that id, so the store keeps one. With no
-        # answer in hand here (the copy expired meanwhile) nothing rides with the script,
-        # and the metering middleware's event takes the id.
-        earlier = getattr(request._request, "wx_admission_event", None)
-        if event is not None and earlier is not None:
-            event = replace(event, id=earlier.id)
-        request._request.wx_admission_event = event if event is not None else earlier  # type: ignore[attr-defined]
-        for attempt in range(3):
-            stamp = credential[0] if credential is not None and attempt < 2 else None
-            verdict, state = limiter_hit(
-                principal=principal, counts_month=counts_toward_month(principal=principal, endpoint=endpoint),
-                stamp=stamp, event=event,
-            )
-            if verdict != STALE:
-                break
-            # The in-process credential copy is outdated (revoked, suspended, plan changed)
-            # or could not be checked: resolve again (401/403 raise from here) and retry.
-            from accounts.authentication import reattach
-
-            assert credential is not None and stamp is not None  # noqa: S101
-            local_forget(stamp)
-            _, kind, secret = credential
-            principal, new_stamp = resolve_local(kind, secret)
-            reattach(request, principal, new_stamp, kind, secret)
-            credential = getattr(request._request, "wx_credential", None)
-        return verdict, state
-
-
-def ratelimit_headers(state: RateState) -> dict[str, str]:
-    """draft-ietf-httpapi-ratelimit-headers-11: both policies, and the one closest to
-    exhaustion in ``RateLimit``. The month only competes when it is a hard cap: past the
-    included amount of an overage plan, calls still pass."""
-    policy = (
-        f'"minute";q={state.minute_limit};w={MINUTE_SECONDS}, '
-        f'"month";q={state.month_limit};w={MONTH_POLICY_SECONDS}'
-    )
-    name, remaining, reset = "minute", state.minute_remaining, state.minute_reset
-    if state.hard_cap and state.month_limit > 0:
-        minute_share = state.minute_remaining / max(1, state.minute_limit)
-        month_share = state.month_remaining / state.month_limit
-        if month_share < minute_share:
-            name, remaining, reset = "month", state.month_remaining, state.month_reset
-    return {"RateLimit-Policy": policy, "RateLimit": f'"{name}";r={remaining};t={reset}'}

@@ -7,11 +7,15 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import principal_of
 from accounts.models import Account
 from billing import serializers as s
 from billing.selectors import account_period, invoice_list_for_account, usage_daily_series
+from billing.throttles import RateState
 from weatherapi.api import ACCOUNT_ERRORS, COMMON_ERRORS, ApiView
+from weatherapi.context import request_context
 from weatherapi.errors import NotFound
+from weatherapi.scopes import ACCOUNT_READ
 
 _ACCOUNT_EXAMPLE = OpenApiExample(
     "Developer plan",
@@ -39,7 +43,7 @@ def _lines(draft) -> list[dict]:  # type: ignore[no-untyped-def]
 
 
 class AccountView(ApiView):
-    required_scopes = ("account:read",)
+    required_scopes = (ACCOUNT_READ,)
     metering_endpoint = "account"
 
     @extend_schema(
@@ -52,9 +56,11 @@ class AccountView(ApiView):
         tags=["account"],
     )
     def get(self, request: Request) -> Response:
-        principal = self.principal(request)
+        principal = principal_of(request)
         account = Account.objects.filter(pk=principal.account_id).only("id", "name").first()
-        period = account_period(account_id=principal.account_id, principal=principal)
+        rate = request_context(request).rate
+        counted = rate.month_used if isinstance(rate, RateState) and rate.source == "redis" else None
+        period = account_period(account_id=principal.account_id, month_counter=counted)
         if account is None or period is None:
             raise NotFound("No such account.")
         plan = period.plan
@@ -74,7 +80,7 @@ class AccountView(ApiView):
 
 
 class AccountUsageView(ApiView):
-    required_scopes = ("account:read",)
+    required_scopes = (ACCOUNT_READ,)
     metering_endpoint = "account.usage"
     query_serializer = s.UsageQuerySerializer
 
@@ -89,7 +95,7 @@ class AccountUsageView(ApiView):
     )
     def get(self, request: Request) -> Response:
         q = self.query(request)
-        days = usage_daily_series(account_id=self.principal(request).account_id, start=q["start"], end=q["end"])
+        days = usage_daily_series(account_id=principal_of(request).account_id, start=q["start"], end=q["end"])
         totals = {
             "requests": sum(d.requests for d in days),
             "billable": sum(d.billable for d in days),
@@ -101,7 +107,7 @@ class AccountUsageView(ApiView):
 
 
 class AccountInvoicesView(ApiView):
-    required_scopes = ("account:read",)
+    required_scopes = (ACCOUNT_READ,)
     metering_endpoint = "account.invoices"
 
     @extend_schema(
@@ -112,5 +118,5 @@ class AccountInvoicesView(ApiView):
         tags=["account"],
     )
     def get(self, request: Request) -> Response:
-        invoices = invoice_list_for_account(account_id=self.principal(request).account_id)
+        invoices = invoice_list_for_account(account_id=principal_of(request).account_id)
         return Response(s.InvoiceListSerializer({"invoices": invoices}).data)

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
-from accounts.authentication import presented_credential
-from accounts.credentials import Principal, resolve_in_process
-from accounts.permissions import missing_scopes
-from billing.throttles import admit_in_hand
+from accounts.authentication import principal_of
+from accounts.credentials import Principal
 from forecasts import serializers as s
 from forecasts import services
 from forecasts.cache import NotLocal, count_hits, local_only
-from weatherapi.api import (
-    LOCATION_ERRORS,
-    PROVIDER_ERRORS,
-    ApiView,
-    ReadyAnswer,
-    json_bytes_response,
-)
+from forecasts.schema import LOCATION_DESCRIPTION, LOCATION_PARAMETER_SCHEMA, PLACE_NAME
+from weatherapi.api import LOCATION_ERRORS, PROVIDER_ERRORS, ApiView, json_bytes_response
+from weatherapi.context import request_context
 from weatherapi.errors import ApplicationError
-from weatherapi.schema import LOCATION_DESCRIPTION, LOCATION_PARAMETER_SCHEMA, PLACE_NAME
+from weatherapi.scopes import WEATHER_READ
 
 # --- OpenAPI annotations (documentation only; validation is in the query serializers) ---
 
@@ -168,9 +162,6 @@ def _ok(serializer: type, description: str, example: dict[str, Any]) -> OpenApiR
     return OpenApiResponse(serializer, description=description, examples=[OpenApiExample("London", value=example)])
 
 
-_FINALIZE_HEADERS: dict[type, tuple[tuple[str, str], ...]] = {}
-
-
 def _cache_outcome(answer: services.WeatherAnswer) -> str:
     return "stale" if answer.stale else ("hit" if answer.cached else "miss")
 
@@ -178,102 +169,42 @@ def _cache_outcome(answer: services.WeatherAnswer) -> str:
 class WeatherApiView(ApiView):
     """A read answered by ``services``: validate, call one service, send its bytes.
 
-    **Express path.** Most paid traffic is a warm cached read by a credential the process
-    has seen: nothing to validate, resolve or fetch that the process does not already
-    hold. ``dispatch`` answers such a request with the same functions the DRF pipeline
-    calls (the credential's in-process copy, the scope check, the query memo, the answer
-    under ``local_only()``, the throttle's one script call) without building DRF's request,
-    authenticators, permissions, throttles and negotiation around them: that machinery
-    was a quarter of such an answer's CPU (docs/performance.md). Anything else (no copy
-    of the credential, a scope missing, a query not validated before, an answer that needs
-    Redis or the upstream, a stale copy, a refusal) takes ``super().dispatch()``, which
-    answers exactly as before; the throttle's refusal is handed over, not counted twice.
-    Middleware (request id, access log, security headers, errors, metering, metrics) runs
-    around both. ``tests/perf/test_hot_path.py`` holds the two paths' answers equal.
+    ``prepare`` makes the same service call under ``local_only()``: it succeeds only from
+    this process's own fresh copies (or the sandbox), without I/O, and its answer is the
+    one sent. Anything else (an invalid query, a copy not held) is left to ``get``.
     """
 
-    query_memo = True  # pure validation (weatherapi.api.ApiView)
+    _prepared: bytes | None = None
+    _prepared_hits: tuple[str, ...] = ()
 
     def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
         raise NotImplementedError
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        answered = self.express(request)
-        return answered if answered is not None else super().dispatch(request, *args, **kwargs)
-
-    def express(self, request: HttpRequest) -> HttpResponse | None:
-        credential = presented_credential(request.META) if request.method == "GET" else None
-        if credential is None:
-            return None
-        try:
-            held = resolve_in_process(*credential)
-            if held is None:
-                return None
-            principal, stamp = held
-            q = self.known_query(request.META.get("QUERY_STRING", ""))
-            if q is None or missing_scopes(self, principal):
-                return None
-            ready = self._ready(principal, q)
-        except (ApplicationError, APIException):
-            return None  # the ordinary path raises it, with DRF's challenge headers
-        if ready is None:
-            return None
-        request.wx_principal = principal  # type: ignore[attr-defined]
-        if admit_in_hand(request, principal=principal, stamp=stamp, endpoint=self.metering_endpoint,
-                         ready=ready) is None:
-            return None
-        response = self._send(request, ready)
-        for name, value in self._finalize_headers():
-            response[name] = value
-        return response
-
-    def _finalize_headers(self) -> tuple[tuple[str, str], ...]:
-        """What DRF's finalize_response adds to every answer of this view (``Allow``, ``Vary``):
-        fixed per view class, so listed once rather than on every answer."""
-        cls = type(self)
-        headers = _FINALIZE_HEADERS.get(cls)
-        if headers is None:
-            headers = _FINALIZE_HEADERS.setdefault(cls, tuple(self.default_response_headers.items()))
-        return headers
-
-    def _ready(self, principal: Principal, q: dict[str, Any]) -> ReadyAnswer | None:
-        # The same service call, allowed no I/O: it succeeds only from this process's own
-        # fresh copies (or the sandbox).
+    def prepare(self, request: Request) -> None:
+        if request.method != "GET":
+            return
         try:
             with local_only() as hits:
-                answer = self.answer(principal, q)
-        except NotLocal:
-            return None
-        return ReadyAnswer(body=answer.render(), cache=_cache_outcome(answer), cache_hits=tuple(hits))
+                answer = self.answer(principal_of(request), self.query(request))
+        except (NotLocal, ApplicationError, APIException):
+            return  # answered in ``get``, after the throttle, as ever
+        self._prepared, self._prepared_hits = answer.render(), tuple(hits)
+        context = request_context(request)
+        context.cache, context.prepared = _cache_outcome(answer), True
 
-    def answer_in_hand(self, request: Request) -> ReadyAnswer | None:
-        # Errors (invalid parameters, a method the view lacks: DRF throttles before it
-        # looks for the handler) are left to the ordinary path, which answers them after
-        # the throttle as always.
-        if request.method != "GET":
-            return None
-        try:
-            return self._ready(self.principal(request), self.query(request))
-        except (ApplicationError, APIException):
-            return None
-
-    def respond(self, request: Request) -> HttpResponse:
-        ready = self.ready
-        if ready is None:
-            answer = self.answer(self.principal(request), self.query(request))
-            ready = ReadyAnswer(body=answer.render(), cache=_cache_outcome(answer))
-        return self._send(request._request, ready)
-
-    @staticmethod
-    def _send(request: HttpRequest, ready: ReadyAnswer) -> HttpResponse:
-        count_hits(ready.cache_hits)
-        # The metering middleware records the cache outcome with the usage event.
-        request.wx_cache = ready.cache  # type: ignore[attr-defined]
-        return json_bytes_response(ready.body)
+    def get(self, request: Request) -> HttpResponse:
+        body = self._prepared
+        if body is None:
+            answer = self.answer(principal_of(request), self.query(request))
+            body = answer.render()
+            request_context(request).cache = _cache_outcome(answer)
+        else:
+            count_hits(self._prepared_hits)  # admitted: the hits were served
+        return json_bytes_response(body)
 
 
 class CurrentWeatherView(WeatherApiView):
-    required_scopes = ("weather:read",)
+    required_scopes = (WEATHER_READ,)
     query_serializer = s.WeatherQuerySerializer
     metering_endpoint = "weather.current"
 
@@ -289,7 +220,7 @@ class CurrentWeatherView(WeatherApiView):
         tags=["weather"],
     )
     def get(self, request: Request) -> HttpResponse:
-        return self.respond(request)
+        return super().get(request)
 
     def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
         return services.weather_current(
@@ -298,7 +229,7 @@ class CurrentWeatherView(WeatherApiView):
 
 
 class ForecastView(WeatherApiView):
-    required_scopes = ("weather:read",)
+    required_scopes = (WEATHER_READ,)
     query_serializer = s.ForecastQuerySerializer
     metering_endpoint = "weather.forecast"
 
@@ -313,7 +244,7 @@ class ForecastView(WeatherApiView):
         tags=["weather"],
     )
     def get(self, request: Request) -> HttpResponse:
-        return self.respond(request)
+        return super().get(request)
 
     def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
         return services.weather_forecast(
@@ -323,7 +254,7 @@ class ForecastView(WeatherApiView):
 
 
 class GeocodeView(WeatherApiView):
-    required_scopes = ("weather:read",)
+    required_scopes = (WEATHER_READ,)
     query_serializer = s.GeocodeQuerySerializer
     metering_endpoint = "geocode"
 
@@ -338,14 +269,14 @@ class GeocodeView(WeatherApiView):
         tags=["geocoding"],
     )
     def get(self, request: Request) -> HttpResponse:
-        return self.respond(request)
+        return super().get(request)
 
     def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
         return services.geocode_search(principal=principal, query=q["q"], limit=q["limit"])
 
 
 class ReverseGeocodeView(WeatherApiView):
-    required_scopes = ("weather:read",)
+    required_scopes = (WEATHER_READ,)
     query_serializer = s.ReverseGeocodeQuerySerializer
     metering_endpoint = "geocode.reverse"
 
@@ -359,14 +290,14 @@ class ReverseGeocodeView(WeatherApiView):
         tags=["geocoding"],
     )
     def get(self, request: Request) -> HttpResponse:
-        return self.respond(request)
+        return super().get(request)
 
     def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
         return services.geocode_reverse(principal=principal, location=q["location"], limit=q["limit"])
 
 
 class AirQualityView(WeatherApiView):
-    required_scopes = ("weather:read",)
+    required_scopes = (WEATHER_READ,)
     query_serializer = s.LatLonSerializer
     metering_endpoint = "air_quality"
 
@@ -380,7 +311,7 @@ class AirQualityView(WeatherApiView):
         tags=["air quality"],
     )
     def get(self, request: Request) -> HttpResponse:
-        return self.respond(request)
+        return super().get(request)
 
     def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
         return services.air_quality(principal=principal, location=q["location"])

@@ -7,8 +7,8 @@ the request id is still in context. Fields:
 ``request_id`` (from the formatter), ``method``, ``path`` (never the query string: it can
 hold a place, and clients put keys in it), ``route`` (the URL pattern), ``view`` (the URL
 name), ``status``, ``latency_ms``, ``account_id`` and ``credential_prefix`` (from the
-``Principal`` that authentication put on ``request.wx_principal``), ``cache``
-(``request.wx_cache``: hit, miss, stale), ``error_code`` (``request.wx_error_code``).
+caller that authentication put in the request context), ``cache`` (hit, miss, stale)
+and ``error_code``, also from the context (``weatherapi.context``).
 
 The full credential is never logged: only its display prefix. The logging filters redact
 any key or token that reaches a message anyway (``weatherapi.logging``).
@@ -22,6 +22,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from weatherapi.context import request_context
+
 logger = logging.getLogger("weatherapi.access")
 
 _MAX_PATH = 200
@@ -29,7 +31,8 @@ _MAX_PATH = 200
 
 def access_fields(request: HttpRequest, response: HttpResponse, latency_ms: float) -> dict[str, object]:
     match = getattr(request, "resolver_match", None)
-    principal = getattr(request, "wx_principal", None)
+    context = request_context(request)
+    caller = context.caller
     return {
         "method": request.method,
         "path": request.path[:_MAX_PATH],
@@ -37,10 +40,10 @@ def access_fields(request: HttpRequest, response: HttpResponse, latency_ms: floa
         "view": getattr(match, "view_name", None) or None,
         "status": response.status_code,
         "latency_ms": round(latency_ms, 1),
-        "account_id": getattr(principal, "account_id", None),
-        "credential_prefix": getattr(principal, "credential_prefix", None),
-        "cache": getattr(request, "wx_cache", None),
-        "error_code": getattr(request, "wx_error_code", None),
+        "account_id": caller.account_id if caller is not None else None,
+        "credential_prefix": caller.credential_prefix if caller is not None else None,
+        "cache": context.cache,
+        "error_code": context.error_code,
     }
 
 

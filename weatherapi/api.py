@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpResponse
@@ -12,7 +11,6 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from accounts.credentials import Principal
 from weatherapi import schema as _schema  # noqa: F401 - registers the security scheme extensions
 from weatherapi.errors import ERROR_TYPE_BASE, PROBLEM_CONTENT_TYPE, TITLES, InvalidParameter
 
@@ -20,7 +18,7 @@ ERROR_CODES = tuple(TITLES)
 
 
 class ProblemSerializer(serializers.Serializer):
-    """RFC 9457 problem document (DESIGN §5), sent as ``application/problem+json``."""
+    """RFC 9457 problem document, sent as ``application/problem+json``."""
 
     type = serializers.URLField(help_text="A URL naming the kind of error: the base URL followed by `code`.")
     title = serializers.CharField(help_text="A short, human-readable summary of the kind of error.")
@@ -129,13 +127,9 @@ ACCOUNT_ERRORS: dict[Any, OpenApiResponse] = {
 MAX_QUERY_STRING = 2048
 
 
-_QUERY_MEMO_MAX = 4096
-_query_memo: dict[tuple[type, str], dict[str, Any]] = {}
-
-
 class JsonOnlyNegotiation(BaseContentNegotiation):
     """The API speaks JSON only: answer JSON whatever ``Accept`` says, never a 406 (which
-    would need an error code DESIGN §5 does not have)."""
+    would need an error code the API does not have)."""
 
     def select_parser(self, request: Request, parsers: Any) -> Any:
         return parsers[0] if parsers else None
@@ -144,63 +138,32 @@ class JsonOnlyNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-@dataclass(frozen=True, slots=True)
-class ReadyAnswer:
-    """A successful answer a view already holds when the throttle runs (rendered bytes)."""
-
-    body: bytes
-    cache: str  # the cache outcome recorded with the usage event: hit, miss or stale
-    cache_hits: tuple[str, ...] = ()  # cache lookups to count once the answer is given
-
-
 class ApiView(APIView):
     """One operation per view. Query parameters are validated by ``query_serializer``.
 
-    ``answer_in_hand``: a view that can sometimes answer without any I/O (a weather body
-    this process holds) returns that answer here, before the throttle runs. The throttle
-    then records the usage event in its own Redis script with the admission, so such a
-    request costs one Redis round trip in all (``billing.throttles``). The ordering of
-    outcomes does not change: a throttled or invalid request is answered as before.
-
-    ``query_memo``: the validation is a pure function of the query string (no clock, no
-    database), so a process remembers the validated parameters of recent query strings
-    (successes only, at most ``_QUERY_MEMO_MAX``, values immutable): a DRF serializer
-    deep-copies its fields on every instantiation, which was ~15 % of a cached weather
-    request's CPU (docs/performance.md).
+    ``prepare``: a view that can sometimes answer without any I/O (a weather body this
+    process holds) does so here, after authentication and permissions and before the
+    throttles, and marks the request context ``prepared``. The throttle then appends the
+    answer's usage event in the same script call that admits the request, so a warm
+    cached answer costs one Redis round trip in all (``billing.throttles``). Outcomes keep
+    DRF's order: an invalid query or a refused request is answered as without it.
     """
 
     query_serializer: type[serializers.Serializer] | None = None
     metering_endpoint = ""  # the usage event's endpoint (billing.endpoints)
-    query_memo = False
     content_negotiation_class = JsonOnlyNegotiation
-    ready: ReadyAnswer | None = None
 
-    def answer_in_hand(self, request: Request) -> ReadyAnswer | None:
-        return None
+    def prepare(self, request: Request) -> None:
+        """Compute the answer now if that needs no I/O (see the class docstring)."""
 
     def check_throttles(self, request: Request) -> None:
-        # After authentication and permissions, before the throttle reads ``self.ready``.
-        self.ready = self.answer_in_hand(request)
+        self.prepare(request)
         super().check_throttles(request)
-
-    def principal(self, request: Request) -> Principal:
-        principal = request.auth
-        assert isinstance(principal, Principal)  # noqa: S101 - HasScope guarantees it
-        return principal
-
-    def known_query(self, raw: str) -> dict[str, Any] | None:
-        """The validated parameters of a query string this process has validated before."""
-        known = _query_memo.get((type(self), raw)) if self.query_memo else None
-        return None if known is None else dict(known)
 
     def query(self, request: Request) -> dict[str, Any]:
         raw = request.META.get("QUERY_STRING", "")
         if len(raw) > MAX_QUERY_STRING:
             raise InvalidParameter(f"The query string is longer than {MAX_QUERY_STRING} characters.")
-        known = self.known_query(raw)
-        if known is not None:
-            return known
-        memo_key = (type(self), raw)
         params = request.query_params
         repeated = sorted(k for k in params if len(params.getlist(k)) > 1)
         if repeated:
@@ -211,12 +174,7 @@ class ApiView(APIView):
         assert self.query_serializer is not None  # noqa: S101
         serializer = self.query_serializer(data={k: params.get(k) for k in params})
         serializer.is_valid(raise_exception=True)
-        validated = dict(serializer.validated_data)
-        if self.query_memo:
-            if len(_query_memo) >= _QUERY_MEMO_MAX:
-                _query_memo.clear()  # simple and bounded; refills from the live traffic
-            _query_memo[memo_key] = validated
-        return dict(validated)
+        return dict(serializer.validated_data)
 
 
 def json_bytes_response(body: bytes, *, status: int = 200) -> HttpResponse:

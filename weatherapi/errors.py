@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
+from weatherapi.context import request_context
 from weatherapi.request_id import get_request_id
 
 logger = logging.getLogger(__name__)
@@ -229,10 +230,10 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         headers=headers,
         content_type=PROBLEM_CONTENT_TYPE,
     )
-    # Keep the error for the metering middleware (usage event status and reason).
+    # Kept for the access log.
     request = context.get("request")
     if request is not None:
-        request._request.wx_error_code = error.code
+        request_context(request).error_code = error.code
     return response
 
 

@@ -3,7 +3,7 @@
 * ``RequestIdFilter`` puts the request id on every record. Django's ``django.request``
   logger reports 4xx/5xx *after* the middleware chain has returned, when the request-id
   context variable is already reset: for those records the id is read from the
-  ``request`` the record carries (``RequestIdMiddleware`` keeps it on ``request.request_id``).
+  ``request`` the record carries (its ``weatherapi.context.RequestContext``).
 * ``RedactSecretsFilter`` and the formatters below never let a secret out: an API key is
   cut to its display prefix (``wx_live_AbCdEfGh…``), ``Bearer <token>`` and ``appid=<key>``
   lose the secret. The filter cleans the message and string extras; the formatters clean
@@ -76,7 +76,8 @@ class RequestIdFilter(logging.Filter):
             request_id = get_request_id()
             if not request_id:
                 # django.request logs after RequestIdMiddleware has reset the context var.
-                request_id = getattr(getattr(record, "request", None), "request_id", None)
+                context = getattr(getattr(record, "request", None), "api_context", None)
+                request_id = getattr(context, "request_id", None)
             record.request_id = request_id or "-"
         return True
 

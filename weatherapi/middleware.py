@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from weatherapi.context import context_attach, request_context
 from weatherapi.errors import InternalError, is_api_path, problem_response, to_application_error
 from weatherapi.request_id import reset_request_id, sanitize_or_generate, set_request_id
 
@@ -19,7 +20,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = sanitize_or_generate(request.headers.get("X-Request-ID"))
-        request.request_id = request_id  # type: ignore[attr-defined]
+        context_attach(request, request_id)
         token = set_request_id(request_id)
         try:
             response = self.get_response(request)
@@ -48,7 +49,7 @@ class ApiExceptionMiddleware:
         error = to_application_error(exception)
         if isinstance(error, InternalError):
             logger.exception("unhandled error under the API", exc_info=exception)
-        request.wx_error_code = error.code  # type: ignore[attr-defined]
+        request_context(request).error_code = error.code
         return problem_response(error)
 
 

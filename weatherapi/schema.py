@@ -22,17 +22,13 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
-from forecasts.serializers import PLACE_NAME_PATTERN, POSTAL_CODE_PATTERN
+from weatherapi.scopes import SCOPES
 
 GUIDES_PATH = Path(__file__).resolve().parent / "guides.md"
 
 API_KEY_SCHEME = "apiKey"
 OAUTH2_SCHEME = "oauth2"
 TOKEN_URL = "/o/token/"  # noqa: S105 - a URL, not a secret
-SCOPES = {
-    "weather:read": "Weather, forecasts, geocoding and air quality.",
-    "account:read": "The account, its usage and invoices.",
-}
 
 
 @lru_cache(maxsize=1)
@@ -142,8 +138,6 @@ def _header(name: str, required: bool) -> dict[str, Any]:
 def postprocess_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """drf-spectacular POSTPROCESSING_HOOKS entry (after the enum hook)."""
     result.setdefault("info", {})["description"] = guides()
-    schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    uses_location = False
     for path, item in result.get("paths", {}).items():
         if not path.startswith("/v1/"):
             continue
@@ -151,84 +145,15 @@ def postprocess_schema(result: dict[str, Any], generator: Any, request: Any, pub
             if method not in {"get", "put", "post", "patch", "delete", "head", "options"}:
                 continue
             for parameter in operation.get("parameters", []):
-                if parameter.get("name") == "location":
-                    uses_location = True
-                elif "example" not in parameter and "examples" not in parameter:
+                if "example" not in parameter and "examples" not in parameter:
                     if parameter.get("name") in PARAMETER_EXAMPLES:
                         parameter["example"] = PARAMETER_EXAMPLES[parameter["name"]]
             for status, response in operation.get("responses", {}).items():
                 headers = response.setdefault("headers", {})
                 for name, header in _headers_for(status).items():
                     headers.setdefault(name, header)
-    if uses_location:
-        for name, schema in LOCATION_SCHEMAS.items():
-            schemas.setdefault(name, schema)
-        result["components"]["schemas"] = dict(sorted(schemas.items()))
     return result
 
-
-# --- Location forms of the weather endpoints ------------------------------------------
-#
-# The weather endpoints take exactly one of lat+lon, q or zip. Separate optional query
-# parameters cannot say "exactly one", so the schema has one ``location`` parameter in
-# form style, exploded (each property is a query parameter of its own: ``?lat=..&lon=..``),
-# whose value is one of three objects. Clients send the same query string either way.
-
-
-LATITUDE: dict[str, Any] = {
-    "type": "number", "format": "double", "minimum": -90, "maximum": 90,
-    "description": "Latitude in decimal degrees, -90..90.", "example": 51.5085,
-}
-LONGITUDE: dict[str, Any] = {
-    "type": "number", "format": "double", "minimum": -180, "maximum": 180,
-    "description": "Longitude in decimal degrees, -180..180.", "example": -0.1257,
-}
-PLACE_NAME: dict[str, Any] = {
-    "type": "string", "minLength": 1, "maxLength": 100, "pattern": PLACE_NAME_PATTERN,
-    "description": (
-        "Place name: `city[,state][,country]` (state: US only; country: ISO 3166 alpha-2), at most "
-        "100 characters, any script; control characters, invisible formatting characters (zero-width, "
-        "bidirectional controls, soft hyphen...) and private-use characters are refused."
-    ),
-    "example": "London,GB",
-}
-LOCATION_SCHEMAS: dict[str, dict[str, Any]] = {
-    "Coordinates": {
-        "type": "object",
-        "description": "`lat` and `lon`, both.",
-        "properties": {"lat": LATITUDE, "lon": LONGITUDE},
-        "required": ["lat", "lon"],
-        "additionalProperties": False,
-    },
-    "PlaceName": {
-        "type": "object",
-        "description": "`q`: a place name.",
-        "properties": {"q": PLACE_NAME},
-        "required": ["q"],
-        "additionalProperties": False,
-    },
-    "PostalCode": {
-        "type": "object",
-        "description": "`zip`: a postal code and its country.",
-        "properties": {
-            "zip": {
-                "type": "string", "maxLength": 16, "pattern": POSTAL_CODE_PATTERN,
-                "description": "Postal code and ISO 3166 alpha-2 country code: `code,country`.",
-                "example": "SW1A,GB",
-            }
-        },
-        "required": ["zip"],
-        "additionalProperties": False,
-    },
-}
-LOCATION_PARAMETER_SCHEMA: dict[str, Any] = {
-    "oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in LOCATION_SCHEMAS],
-}
-LOCATION_DESCRIPTION = (
-    "Where: exactly one of `lat` and `lon` (decimal degrees), `q` (a place name, "
-    "`city[,state][,country]`) or `zip` (`code,country`). Each is a query parameter of its own, "
-    "e.g. `?lat=51.5085&lon=-0.1257`, `?q=London,GB` or `?zip=SW1A,GB`; anything else is a 400."
-)
 
 # An example for every query parameter that has none of its own (Swagger UI fills them in).
 PARAMETER_EXAMPLES: dict[str, Any] = {

@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from weatherapi.scopes import SCOPES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -102,11 +104,7 @@ SITE_ONLY_MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
-# Off only for the metrics benchmark's baseline (scripts/bench_metrics.py): removes the
-# request metrics middleware. The database and cache backends, our own
-# counters and /metrics stay.
-METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
-_METRICS_MIDDLEWARE = ["weatherapi.metrics.PrometheusMiddleware"] if METRICS_ENABLED else []
+_METRICS_MIDDLEWARE = ["weatherapi.metrics.PrometheusMiddleware"]
 _SHARED_OUTER_MIDDLEWARE = [
     "weatherapi.middleware.RequestIdMiddleware",
     # Inside the request id, outside everything else: logs the final status of every request.
@@ -205,8 +203,8 @@ CACHE_LOCAL_ENTRIES = env_int("CACHE_LOCAL_ENTRIES", 1024)
 CACHE_LOCAL_SECONDS = env_int("CACHE_LOCAL_SECONDS", 60)
 CREDENTIAL_CACHE_SECONDS = env_int("CREDENTIAL_CACHE_SECONDS", 3600)
 # With Redis: how long a process keeps its own copy of a resolved credential. Every use is
-# validated by a version token in the throttle's script (accounts.credentials), so this
-# bounds memory, not staleness. 0 turns the copy off (one credential GET per request).
+# checked against a version token in the throttle's script (accounts.credentials), so this
+# bounds memory, not staleness.
 CREDENTIAL_LOCAL_SECONDS = 60
 
 # --- Upstream -------------------------------------------------------------------------
@@ -272,11 +270,8 @@ if AXES_IPWARE_PROXY_COUNT:
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 - a model name
 OAUTH2_PROVIDER = {
-    "SCOPES": {
-        "weather:read": "Read weather, forecasts, geocoding and air quality",
-        "account:read": "Read the account, its usage and invoices",
-    },
-    "DEFAULT_SCOPES": ["weather:read", "account:read"],
+    "SCOPES": dict(SCOPES),
+    "DEFAULT_SCOPES": list(SCOPES),
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_TOKEN_EXPIRE_SECONDS", 3600),
     "REFRESH_TOKEN_EXPIRE_SECONDS": 86400,
     "PKCE_REQUIRED": True,
@@ -354,6 +349,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "weatherapi.schema.postprocess_schema",
+        "forecasts.schema.postprocess_location",
     ],
     "TAGS": [
         {"name": "weather", "description": "Current weather and the five-day forecast."},
@@ -407,8 +403,6 @@ USE_TZ = True
 # --- Metering and billing -------------------------------------------------------------
 USAGE_STREAM_KEY = env("USAGE_STREAM_KEY", "wx:usage:events") or "wx:usage:events"
 USAGE_RETENTION_DAYS = env_int("USAGE_RETENTION_DAYS", 90)
-# Off only for the metering benchmark's baseline; production always meters.
-METERING_ENABLED = env_bool("METERING_ENABLED", True)
 USAGE_WORKER_GROUP = env("USAGE_WORKER_GROUP", "usage-workers") or "usage-workers"
 USAGE_WORKER_BATCH = env_int("USAGE_WORKER_BATCH", 1000)
 # After a short batch the worker waits this long before reading again, so a steady trickle

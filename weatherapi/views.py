@@ -6,12 +6,13 @@ from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
+from weatherapi.context import request_context
 from weatherapi.errors import InternalError, NotFound, is_api_path, problem_response
 
 
 @csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    request.wx_error_code = "not_found"  # type: ignore[attr-defined]
+    request_context(request).error_code = "not_found"
     return problem_response(NotFound(f"There is no {request.path_info} in this API."))
 
 

@@ -7,6 +7,7 @@ from billing.selectors.plans import (
     plan_current_for_account,
     plan_default,
     plan_in_force_at,
+    plan_limits_default,
     plan_limits_for_account,
     plans_in_force_at,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "plan_current_for_account",
     "plan_default",
     "plan_in_force_at",
+    "plan_limits_default",
     "plan_limits_for_account",
     "plans_in_force_at",
     "usage_billable_by_account",

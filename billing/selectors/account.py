@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
@@ -12,9 +11,6 @@ from billing.models import Plan
 from billing.pricing import DraftInvoice, invoice_draft, month_start, next_month, period_bounds
 from billing.selectors.plans import plan_current_for_account
 from billing.selectors.usage import usage_billable_for_account, usage_quota_requests_for_account
-
-if TYPE_CHECKING:  # accounts.credentials imports billing.selectors: no runtime import back
-    from accounts.credentials import Principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +28,13 @@ class AccountPeriod:
         return max(0, self.plan.included_requests - self.quota_used)
 
 
-def account_period(*, account_id: int, principal: Principal | None = None) -> AccountPeriod | None:
+def account_period(*, account_id: int, month_counter: int | None = None) -> AccountPeriod | None:
     """Plan, quota and upcoming invoice of the current calendar month (UTC).
 
-    Quota used is the throttle's own monthly counter when Redis holds it (it includes
-    requests still in the usage buffer); otherwise the stored rollups. Billable requests
-    and the upcoming invoice come from the rollups: what has reached the database.
+    Quota used is the stored rollups' count, or the throttle's own monthly counter
+    (``month_counter``, which includes requests still in the usage buffer) when that is
+    higher. Billable requests and the upcoming invoice come from the rollups: what has
+    reached the database.
     """
     plan = plan_current_for_account(account_id=account_id)
     if plan is None:
@@ -45,12 +42,8 @@ def account_period(*, account_id: int, principal: Principal | None = None) -> Ac
     today = timezone.now().date()
     start, end = month_start(today), next_month(today)
     quota_used = usage_quota_requests_for_account(account_id=account_id, start=start, end=end)
-    if principal is not None:
-        from billing.throttles import limiter_peek
-
-        state = limiter_peek(principal=principal)
-        if state.source == "redis":
-            quota_used = max(quota_used, state.month_used)
+    if month_counter is not None:
+        quota_used = max(quota_used, month_counter)
     billable = usage_billable_for_account(account_id=account_id, start=start, end=end)
     return AccountPeriod(
         plan=plan, period_start=start, period_end=end, resets_at=period_bounds(start)[1],

@@ -19,7 +19,8 @@ class PlanLimits:
     hard_cap: bool
 
 
-def _fallback_limits() -> PlanLimits:
+def plan_limits_default() -> PlanLimits:
+    """The standard default plan's limits, as shipped (for when nothing can be read)."""
     free = next(p for p in STANDARD_PLANS if p["code"] == DEFAULT_PLAN_CODE)
     return PlanLimits(
         code=free["code"],
@@ -49,7 +50,7 @@ def plan_in_force_at(*, account_id: int, when: datetime) -> Plan | None:
 def plan_limits_for_account(*, account_id: int) -> PlanLimits:
     plan = plan_current_for_account(account_id=account_id)
     if plan is None:
-        return _fallback_limits()
+        return plan_limits_default()
     return PlanLimits(
         code=plan.code,
         requests_per_minute=plan.requests_per_minute,

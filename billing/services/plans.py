@@ -7,8 +7,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.credentials import credentials_invalidate_account
 from accounts.models import Account, AuditEvent, User
+from billing.limits import plan_limits_forget
 from billing.models import Plan, Subscription
 from billing.plans import DEFAULT_PLAN_CODE
 from weatherapi.errors import InvalidParameter
@@ -42,19 +42,15 @@ def plan_upsert(
         },
     )
     if not created:
-        # Resolved credentials carry the plan's limits; make every subscriber re-read them.
+        # The throttle reads each account's limits from its own cache: make every
+        # subscriber re-read them.
         account_ids = set(plan.subscriptions.values_list("account_id", flat=True))
         if plan.code == DEFAULT_PLAN_CODE:
             # Accounts with no subscription at all are on the default plan too.
             account_ids |= set(Account.objects.filter(subscriptions__isnull=True).values_list("id", flat=True))
         ids = sorted(account_ids)
-        transaction.on_commit(lambda: _invalidate_all(ids))
+        transaction.on_commit(lambda: plan_limits_forget(account_ids=ids))
     return plan, created
-
-
-def _invalidate_all(account_ids: list[int]) -> None:
-    for account_id in account_ids:
-        credentials_invalidate_account(account_id=account_id)
 
 
 @transaction.atomic
@@ -75,5 +71,5 @@ def subscription_change(*, account: Account, plan: Plan, actor: User | None = No
         target=plan.code,
         details={"from": current.plan.code if current else None},
     )
-    transaction.on_commit(lambda: credentials_invalidate_account(account_id=account.pk))
+    transaction.on_commit(lambda: plan_limits_forget(account_ids=[account.pk]))
     return subscription

@@ -9,9 +9,9 @@ import pytest
 
 from billing.models import Plan
 from billing.plans import STANDARD_PLANS
-from billing.redis_conn import redis_reset
 from billing.services import plan_upsert, subscription_change
 from billing.throttles import memory_limiter
+from weatherapi.redis import redis_reset
 
 
 @pytest.fixture(autouse=True)

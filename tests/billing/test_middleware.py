@@ -95,13 +95,6 @@ def test_both_sinks_fail_after_the_view_billable_answer_becomes_503(settings, mo
     assert api_client.get("/v1/weather/current", {"lat": "999", "lon": "0"}).status_code == 400
 
 
-def test_metering_disabled_records_nothing(settings, account, test_client):
-    settings.REDIS_URL = None
-    settings.METERING_ENABLED = False
-    assert test_client.get(SANDBOX).status_code == 200
-    assert UsageEvent.objects.count() == 0
-
-
 def test_events_go_to_the_stream_with_redis(redis, account, test_client):
     assert test_client.get(SANDBOX).status_code == 200
     assert redis.xlen("wx:usage:events") == 1

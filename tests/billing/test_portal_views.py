@@ -39,6 +39,15 @@ def test_login_required(client, db, path):
     assert answer.status_code == 302 and "/accounts/login/" in answer["Location"]
 
 
+def test_dashboard_shows_the_plan_and_this_months_usage(signed_in, account):
+    subscribe(account, make_plan("dev", included=5000, overage=Decimal("1.0000")))
+    UsageDaily.objects.create(day=timezone.now().date(), account=account, credential_type="api_key",
+                              credential_id=1, endpoint="geocode", mode="live", requests=4400, billable=4321,
+                              errors=79)
+    body = signed_in.get("/portal/").content.decode()
+    assert "4,321" in body and "5,000" in body and "4,400" in body
+
+
 def test_usage_page_has_an_svg_chart_and_a_table(signed_in, account):
     today = timezone.now().date()
     UsageDaily.objects.create(day=today - timedelta(days=1), account=account, credential_type="api_key",

@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 
 from accounts.credentials import Principal
-from billing.selectors import PlanLimits
 from billing.throttles import (
     ALLOWED,
     QUOTA_EXCEEDED,
@@ -20,9 +19,9 @@ from billing.throttles import (
     RateState,
     Windows,
     limiter_hit,
-    ratelimit_headers,
 )
 from tests.billing.conftest import make_plan, subscribe
+from tests.factories import AccountFactory
 from tests.support.redis_wire import redis_round_trips
 
 pytestmark = pytest.mark.django_db
@@ -30,11 +29,12 @@ pytestmark = pytest.mark.django_db
 SANDBOX = "/v1/weather/current?lat=10&lon=20"
 
 
-def _principal(account_id: int = 1, *, rpm: int = 5, included: int = 1000, hard_cap: bool = True,
-               mode: str = "live") -> Principal:
-    return Principal(account_id=account_id, credential_type="api_key", credential_id=1, credential_prefix="wx",
-                     mode=mode, plan=PlanLimits(code="t", requests_per_minute=rpm, included_requests=included,
-                                                hard_cap=hard_cap))
+def _principal(*, rpm: int = 5, included: int = 1000, mode: str = "live") -> Principal:
+    """The caller of a new account on a plan of its own with these limits (hard cap)."""
+    account = AccountFactory()
+    subscribe(account, make_plan(f"p{account.pk}", rpm=rpm, included=included))
+    return Principal(account_id=account.pk, credential_type="api_key", credential_id=1, credential_prefix="wx",
+                     mode=mode)  # type: ignore[arg-type]
 
 
 def test_burst_limit_refuses_with_rate_limited_and_headers(account, test_client):
@@ -91,10 +91,10 @@ def test_no_headers_without_credentials(api_client, db):
 def test_headers_name_the_policy_closest_to_exhaustion():
     state = RateState(plan_code="t", minute_limit=60, minute_used=1, minute_reset=30, month_limit=100,
                       month_used=99, month_reset=1000, hard_cap=True, source="redis")
-    assert ratelimit_headers(state)["RateLimit"] == '"month";r=1;t=1000'
+    assert state.headers()["RateLimit"] == '"month";r=1;t=1000'
     # Past the included amount of an overage plan calls still pass: the minute governs.
     uncapped = RateState(**{**{f: getattr(state, f) for f in state.__slots__}, "hard_cap": False})
-    assert ratelimit_headers(uncapped)["RateLimit"] == '"minute";r=59;t=30'
+    assert uncapped.headers()["RateLimit"] == '"minute";r=59;t=30'
 
 
 def test_memory_limiter_exact_within_a_process_and_bounded():
@@ -123,7 +123,7 @@ def test_memory_fallback_without_redis(settings):
     verdicts = [limiter_hit(principal=principal, counts_month=True)[0] for _ in range(3)]
     assert verdicts == [ALLOWED, ALLOWED, RATE_LIMITED]
     state = limiter_hit(principal=principal, counts_month=True)[1]
-    assert state.source == "memory"
+    assert state is not None and state.source == "memory"
 
 
 def test_memory_fallback_quota(settings):
@@ -134,7 +134,10 @@ def test_memory_fallback_quota(settings):
 
 
 def test_redis_exactly_n_of_many_concurrent_threads(redis):
-    principal = _principal(account_id=424242, rpm=25, included=10_000)
+    from billing.limits import plan_limits_load
+
+    principal = _principal(rpm=25, included=10_000)
+    plan_limits_load(account_id=principal.account_id)  # the threads see Redis, not the test's transaction
     with ThreadPoolExecutor(32) as pool:
         verdicts = list(pool.map(lambda _: limiter_hit(principal=principal, counts_month=True)[0], range(200)))
     assert verdicts.count(ALLOWED) == 25
@@ -142,51 +145,63 @@ def test_redis_exactly_n_of_many_concurrent_threads(redis):
 
 
 def test_redis_month_key_expires_after_month_end(redis):
-    principal = _principal(account_id=434343, rpm=10, included=10)
+    principal = _principal(rpm=10, included=10)
     now = time.time()
     limiter_hit(principal=principal, counts_month=True, now=now)
     w = Windows.at(now)
-    ttl = redis.ttl(f"wx:rl:{{a434343}}:q:{w.month_id}")
+    ttl = redis.ttl(f"wx:rl:{{a{principal.account_id}}}:q:{w.month_id}")
     assert w.month_end - now < ttl <= w.month_end - now + 3600 + 1
 
 
 def test_redis_is_one_round_trip(redis):
-    principal = _principal(account_id=454545)
-    limiter_hit(principal=principal, counts_month=True)  # may load the script once
+    principal = _principal()
+    limiter_hit(principal=principal, counts_month=True)  # loads the script and the limits once
     with redis_round_trips() as calls:
         limiter_hit(principal=principal, counts_month=True)
     assert calls == ["EVALSHA"]
 
 
 def test_a_server_that_lost_its_scripts_gets_the_script_again(redis):
-    principal = _principal(account_id=464646)
+    principal = _principal()
     limiter_hit(principal=principal, counts_month=True)
     redis.script_flush()  # what a restart or a failover does to the script cache
     with redis_round_trips() as calls:
         verdict, state = limiter_hit(principal=principal, counts_month=True)
-    assert calls == ["EVALSHA", "EVAL"]
-    assert (verdict, state.source, state.minute_used) == (ALLOWED, "redis", 2)
+    assert calls == ["EVALSHA", "SCRIPT", "EVALSHA"]  # redis-py's Script loads it again
+    assert state is not None and (verdict, state.source, state.minute_used) == (ALLOWED, "redis", 2)
 
 
-def test_a_failed_script_call_drops_its_connection(redis, monkeypatch):
-    # A reply that arrives after a timeout must never be read as the next call's answer.
+def test_a_reply_lost_to_a_timeout_is_never_read_as_the_next_answer(redis, monkeypatch):
+    from redis.connection import AbstractConnection
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    from billing import redis_conn
+    from weatherapi.redis import redis_reset
 
-    principal = _principal(account_id=474747)
+    principal = _principal()
     limiter_hit(principal=principal, counts_month=True)
-    conn = redis_conn._own_connection(redis_conn.redis_client())
+    real_read = AbstractConnection.read_response
 
-    def times_out(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def times_out_once(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(AbstractConnection, "read_response", real_read)
+        self.disconnect()  # what redis-py does with a connection whose read timed out
         raise RedisTimeoutError("Timeout reading from socket")
 
-    with monkeypatch.context() as m:
-        m.setattr(conn, "read_response", times_out)
-        _, state = limiter_hit(principal=principal, counts_month=True)
-    assert state.source == "memory"  # the fallback limiter answered
-    assert conn._sock is None
-    redis_conn.redis_reset()
+    monkeypatch.setattr(AbstractConnection, "read_response", times_out_once)
+    _, state = limiter_hit(principal=principal, counts_month=True)
+    assert state is not None and state.source == "memory"  # the fallback limiter answered
+    redis_reset()
     verdict, state = limiter_hit(principal=principal, counts_month=True)
     # The timed-out call was counted by Redis before its reply was lost: 1 + 1 + this one.
-    assert (verdict, state.source, state.minute_used) == (ALLOWED, "redis", 3)
+    assert state is not None and (verdict, state.source, state.minute_used) == (ALLOWED, "redis", 3)
+
+
+def test_a_plan_change_takes_effect_on_the_next_request(redis, django_capture_on_commit_callbacks):
+    principal = _principal(rpm=1)
+    assert limiter_hit(principal=principal, counts_month=True)[0] == ALLOWED
+    assert limiter_hit(principal=principal, counts_month=True)[0] == RATE_LIMITED
+    from accounts.models import Account
+
+    with django_capture_on_commit_callbacks(execute=True):
+        subscribe(Account.objects.get(pk=principal.account_id), make_plan("roomy", rpm=100))
+    verdict, state = limiter_hit(principal=principal, counts_month=True)
+    assert state is not None and (verdict, state.plan_code, state.minute_limit) == (ALLOWED, "roomy", 100)

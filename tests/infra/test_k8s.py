@@ -277,7 +277,7 @@ def test_web_probes_and_shutdown(rendered, target):
     # Workers from the CPU limit: 2 per CPU, at least 1.
     limit = cpu(c["resources"]["limits"]["cpu"])
     assert int(config["GUNICORN_WORKERS"]) == max(1, math.floor(limit * 2))
-    assert config["GUNICORN_WORKER_CLASS"] == "weatherapi.gunicorn_worker.KeepAliveThreadWorker"
+    assert config["GUNICORN_WORKER_CLASS"] == "gthread"
     # Django's host check must accept kubelet probes and ALB health checks (Host: pod IP).
     env = {e["name"]: e for e in c["env"]}
     assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"

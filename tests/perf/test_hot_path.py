@@ -22,13 +22,13 @@ pytestmark = pytest.mark.django_db
 
 URL = "/v1/weather/current?lat=51.51&lon=-0.13"
 
-# The round trip of a warm cached request (docs/performance.md): one EVALSHA that
-#   - checks the account's credential version stamp, which validates the in-process copy of
-#     the resolved credential (revocation, suspension and plan changes take effect at once);
-#   - counts the plan throttle (minute burst + monthly quota, atomic);
+# The round trip of a warm cached request (docs/design.md, the request path): one EVALSHA that
+#   - checks the credential's version token, which validates the in-process copy of the
+#     resolved credential (revocation and suspension take effect at once);
+#   - reads the plan's limits and counts the plan throttle (minute burst + monthly quota, atomic);
 #   - appends the usage event to the stream (durable before the answer leaves).
-# The weather body comes from the process's own fresh copy (forecasts.cache), known before
-# the throttle runs, so the event can ride with the admission.
+# The weather body comes from the process's own fresh copy (forecasts.cache), prepared
+# before the throttle runs, so the event can ride with the admission.
 EXPECTED_ROUND_TRIPS = 1
 
 
@@ -107,11 +107,11 @@ def test_a_throttled_request_with_the_answer_in_hand_records_its_429_once(
     with redis_round_trips() as calls:
         statuses = [live_client.get(URL).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
-    # A refusal is one script call (it counts nothing) plus its 429's event: the express
-    # path hands the refusal to the ordinary path instead of asking again.
-    # (The plan change made the first of them resolve the credential again: reads only.)
-    admissions = [c for c in calls if c in ("EVALSHA", "XADD")]
-    assert admissions == ["EVALSHA"] * 3 + ["EVALSHA", "XADD"] * 2, calls
+    # A refusal is one script call (it counts nothing) plus its 429's event. The plan
+    # change made the first call find no limits (counting nothing): the limits are loaded
+    # and the script called again.
+    admissions = [c for c in calls if c in ("EVALSHA", "XADD", "PIPELINE[HSET,EXPIRE]")]
+    assert admissions == ["EVALSHA", "PIPELINE[HSET,EXPIRE]"] + ["EVALSHA"] * 3 + ["EVALSHA", "XADD"] * 2, calls
     records = [UsageRecord.from_json(e[1][b"e"]) for e in redis.xrange(settings.USAGE_STREAM_KEY)]
     assert [(r.status, r.billable) for r in records] == [(200, True)] * 3 + [(429, False)] * 2
     assert hits() - hits_before == 3  # a refused request served nothing from the cache
@@ -136,17 +136,13 @@ def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def test_warm_cached_request_with_bearer_token(
-    api_client, account, upstream, redis, django_assert_num_queries, drf_calls
-):
+def test_warm_cached_request_with_bearer_token(api_client, account, upstream, redis, django_assert_num_queries):
     client = _bearer_client(api_client, account)
     _warm(client)
-    drf_calls.clear()
     with django_assert_num_queries(0), redis_round_trips() as calls:
         response = client.get(URL)
     assert response.status_code == 200
-    assert len(calls) == EXPECTED_ROUND_TRIPS, calls
-    assert drf_calls == []  # the express path
+    assert calls == ["EVALSHA"], calls
 
 
 def test_revocation_still_takes_effect_at_once(live_client, live_key, upstream, redis):
@@ -203,19 +199,6 @@ def test_usage_store_updates_last_used_in_one_statement(account):
     assert keys[0].last_used_at == base + timedelta(seconds=15)
 
 
-def test_weather_query_validation_is_memoized_and_still_validates(live_client, upstream, redis):
-    from forecasts.views import CurrentWeatherView
-    from weatherapi.api import _query_memo
-
-    _warm(live_client)
-    assert (CurrentWeatherView, "lat=51.51&lon=-0.13") in _query_memo
-    # Failures are never remembered: a bad query string is refused every time.
-    for _ in range(2):
-        assert live_client.get("/v1/weather/current?lat=95&lon=0").status_code == 400
-    assert (CurrentWeatherView, "lat=95&lon=0") not in _query_memo
-    assert live_client.get("/v1/weather/current?lat=51.51&lon=-0.13&lat=1").status_code == 400
-
-
 def test_upstream_calls_of_one_process_run_concurrently(fake_openweather):
     """pybreaker serializes the guarded call; ours must not (structural: overlap, not speed)."""
     import threading
@@ -250,56 +233,48 @@ def test_upstream_calls_of_one_process_run_concurrently(fake_openweather):
     assert peak[0] == 4
 
 
-@pytest.mark.parametrize("path", ["express", "express-copy-gone", "drf"])
+@pytest.mark.parametrize("prepared", [True, False])
 def test_a_lost_script_reply_still_bills_the_request_once(
-    live_client, account, upstream, redis, monkeypatch, path
+    live_client, account, upstream, redis, monkeypatch, prepared
 ):
-    """The script ran (counted, appended the event) but its reply timed out: the request
-    falls back to the in-memory limiter and stores its event in PostgreSQL. Both copies
-    carry the same event id, so the request is billed once. ``express-copy-gone``: the
-    process's copy of the answer expired during the timeout, so the ordinary path has no
-    answer in hand and its event is the metering middleware's (the same id still)."""
+    """The script ran (counted, appended the prepared answer's event) but its reply timed
+    out: the request falls back to the in-memory limiter and stores its event in the
+    database. Both copies carry the same event id, so the request is billed once.
+    Unprepared (the process held no copy of the answer), only the database's copy exists."""
     import redis.exceptions
     from django.core.management import call_command
 
     from billing import throttles
     from billing.models import UsageEvent
-    from billing.redis_conn import redis_reset
-    from forecasts import cache as weather_cache
-    from forecasts import views
+    from forecasts.cache import local_clear
+    from weatherapi.redis import redis_reset
 
     _warm(live_client)
     call_command("usage_worker", "--once")
     before = UsageEvent.objects.filter(account_id=account.id).count()
-    if path == "drf":
-        _without_express(monkeypatch)
-    admitted_by_express = []
-    real_admit = views.admit_in_hand
-
-    def admit_in_hand(*args, **kwargs):  # type: ignore[no-untyped-def]
-        admitted_by_express.append(True)
-        return real_admit(*args, **kwargs)
-
-    monkeypatch.setattr(views, "admit_in_hand", admit_in_hand)
-    real_run = throttles.script_run
+    if not prepared:
+        local_clear()
+    real_script = throttles._script
     lost = []
 
-    def script_run_whose_reply_is_lost(client, script, keys, args):  # type: ignore[no-untyped-def]
-        real_run(client, script, keys, args)
-        lost.append(args[-1])
-        if path == "express-copy-gone":
-            weather_cache._local.clear()
-        raise redis.exceptions.TimeoutError("Timeout reading from socket")
+    def script_whose_reply_is_lost(client):  # type: ignore[no-untyped-def]
+        script = real_script(client)
 
-    monkeypatch.setattr(throttles, "script_run", script_run_whose_reply_is_lost)
+        def call(keys, args):  # type: ignore[no-untyped-def]
+            script(keys=keys, args=args)
+            lost.append(args[-1])
+            raise redis.exceptions.TimeoutError("Timeout reading from socket")
+
+        return call
+
+    monkeypatch.setattr(throttles, "_script", script_whose_reply_is_lost)
     try:
         response = live_client.get(URL, HTTP_X_REQUEST_ID="req-lost-reply")
     finally:
         monkeypatch.undo()
         redis_reset()
     assert response.status_code == 200
-    assert lost and lost[0]  # the script did get the event
-    assert bool(admitted_by_express) == (path != "drf")
+    assert lost and bool(lost[0]) == prepared  # the script got the event when it was prepared
     call_command("usage_worker", "--once")  # the stream's copy reaches the database too
     events = UsageEvent.objects.filter(account_id=account.id, request_id="req-lost-reply")
     assert events.count() == 1
@@ -307,92 +282,40 @@ def test_a_lost_script_reply_still_bills_the_request_once(
     assert (events.get().status, events.get().billable) == (200, True)
 
 
-# The express path (forecasts.views.WeatherApiView.dispatch) against DRF's pipeline.
+def test_a_throttle_class_added_to_the_view_applies_to_a_warm_cached_answer(live_client, upstream, redis,
+                                                                           monkeypatch):
+    """One pipeline: whatever DRF runs for a view also runs for the answers it prepares."""
+    from rest_framework.throttling import BaseThrottle
+
+    from forecasts.views import CurrentWeatherView
+
+    class Closed(BaseThrottle):
+        def allow_request(self, request, view):  # type: ignore[no-untyped-def]
+            return False
+
+    _warm(live_client)
+    monkeypatch.setattr(CurrentWeatherView, "throttle_classes", [*CurrentWeatherView.throttle_classes, Closed])
+    assert live_client.get(URL).status_code == 429
 
 
-@pytest.fixture
-def drf_calls(monkeypatch):  # type: ignore[no-untyped-def]
-    """Counts requests that went through DRF's pipeline (APIView.initial)."""
-    from rest_framework.views import APIView
-
-    calls: list[str] = []
-    original = APIView.initial
-
-    def initial(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(type(self).__name__)
-        return original(self, request, *args, **kwargs)
-
-    monkeypatch.setattr(APIView, "initial", initial)
-    return calls
-
-
-def _without_express(monkeypatch):  # type: ignore[no-untyped-def]
-    from forecasts.views import WeatherApiView
-
-    monkeypatch.setattr(WeatherApiView, "express", lambda self, request: None)
-
-
-def _comparable(response):  # type: ignore[no-untyped-def]
+def test_a_prepared_answer_is_the_answer_an_unprepared_request_gets(live_client, upstream, redis):
     import json
 
-    headers = dict(response.headers)
-    for varying in ("X-Request-ID", "RateLimit"):  # an id, and one request more counted
-        assert varying in headers
-        headers.pop(varying)
-    body = json.loads(response.content)
-    body["source"].pop("age_seconds")
-    return response.status_code, headers, body
+    from forecasts.cache import local_clear
 
-
-def test_a_warm_request_skips_drf_and_answers_as_drf_does(live_client, upstream, redis, drf_calls, monkeypatch):
-    _warm(live_client)
-    drf_calls.clear()
-    express = live_client.get(URL)
-    assert drf_calls == []
-    _without_express(monkeypatch)
-    ordinary = live_client.get(URL)
-    assert drf_calls == ["CurrentWeatherView"]
-    assert _comparable(express) == _comparable(ordinary)
-    assert express["Allow"] == "GET, HEAD, OPTIONS"  # what DRF adds, on both
-    assert express["RateLimit-Policy"] == ordinary["RateLimit-Policy"]
-
-
-def test_the_express_answer_records_the_same_event(live_client, account, upstream, redis, monkeypatch):
-    from billing.services.usage import UsageRecord
+    def comparable(response):  # type: ignore[no-untyped-def]
+        body = json.loads(response.content)
+        body["source"].pop("age_seconds")
+        return response.status_code, response["Content-Type"], body
 
     _warm(live_client)
-    redis.delete(settings.USAGE_STREAM_KEY)
-    live_client.get(URL, HTTP_X_REQUEST_ID="req-express")
-    _without_express(monkeypatch)
-    live_client.get(URL, HTTP_X_REQUEST_ID="req-ordinary")
-    express, ordinary = (UsageRecord.from_json(e[1][b"e"]) for e in redis.xrange(settings.USAGE_STREAM_KEY))
-
-    def same(r: UsageRecord) -> tuple:  # type: ignore[type-arg]
-        return (r.account_id, r.credential_type, r.credential_id, r.endpoint, r.mode, r.status,
-                r.billable, r.cache)
-
-    assert same(express) == same(ordinary) == (
-        account.id, "api_key", express.credential_id, "weather.current", "live", 200, True, "hit")
-    assert (express.request_id, ordinary.request_id) == ("req-express", "req-ordinary")
-    assert express.id != ordinary.id
+    prepared = live_client.get(URL)
+    local_clear()  # the next answer comes from the shared cache, after the throttle
+    unprepared = live_client.get(URL)
+    assert comparable(prepared) == comparable(unprepared)
 
 
-def test_anything_the_process_does_not_hold_takes_drf(live_client, upstream, redis, drf_calls):
-    # First request: no credential copy, no cached weather, no validated query.
-    assert live_client.get(URL).status_code == 200
-    assert drf_calls == ["CurrentWeatherView"]
-    # A query string never validated here: DRF validates it (and answers the 400).
-    drf_calls.clear()
-    bad = live_client.get("/v1/weather/current?lat=91&lon=0")
-    assert bad.status_code == 400 and bad.json()["code"] == "invalid_parameter"
-    assert drf_calls == ["CurrentWeatherView"]
-    # Not a GET: DRF answers 405 as before.
-    drf_calls.clear()
-    assert live_client.post(URL).status_code == 405
-    assert drf_calls == ["CurrentWeatherView"]
-
-
-def test_a_token_without_the_scope_gets_drfs_403(api_client, account, upstream, redis, drf_calls):
+def test_a_token_without_the_scope_gets_403(api_client, account, upstream, redis):
     from accounts import services
 
     _client, secret = services.oauth_client_create(account=account, mode="live", name="no-weather")
@@ -402,23 +325,20 @@ def test_a_token_without_the_scope_gets_drfs_403(api_client, account, upstream, 
     ).json()["access_token"]
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert api_client.get("/v1/account").status_code == 200  # the credential is now held
-    drf_calls.clear()
     denied = api_client.get(URL)
     assert denied.status_code == 403 and denied.json()["code"] == "permission_denied"
-    assert drf_calls == ["CurrentWeatherView"]
 
 
 def test_a_copy_made_stale_by_another_process_is_resolved_again(live_client, live_key, upstream, redis):
-    """Another process bumped the credential's version (a plan change, say): the express
-    call is refused as stale, counting nothing, and the ordinary path resolves afresh."""
-    from accounts.credentials import _api_key_cache_key, version_key
+    """Another process bumped the credential's version: the script refuses the copy as
+    stale, counting nothing, and the credential is resolved afresh."""
+    from accounts.credentials import _VERSION_PREFIX, _api_key_cache_key
 
     _warm(live_client)
-    redis.set(version_key(_api_key_cache_key(digest(live_key))), "bumped-elsewhere")
+    redis.set(_VERSION_PREFIX + _api_key_cache_key(digest(live_key)), "bumped-elsewhere")
     with redis_round_trips() as calls:
         response = live_client.get(URL)
     assert response.status_code == 200
-    # express (stale), the version, the credential from the cache, the ordinary admission.
+    # the stale copy's script call, the version, the credential from the cache, the admission.
     assert calls == ["EVALSHA", "PIPELINE[SET,GET]", "GET", "EVALSHA"], calls
     assert response["RateLimit"].startswith('"minute";r=')
-

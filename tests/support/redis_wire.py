@@ -1,9 +1,8 @@
 """Counting what the app sends to Redis, at the wire.
 
 Every write of packed commands to a Redis connection is one round trip: a command alone,
-a pipeline (all its commands in one write) or a script call, whichever client layer sent
-it (the client's ``execute_command``, a pipeline, or ``billing.redis_conn.script_run`` on a
-thread's own connection).
+a pipeline (all its commands in one write) or a script call: all go through redis-py's
+``send_packed_command``.
 """
 
 from __future__ import annotations
@@ -44,19 +43,8 @@ def redis_round_trips() -> Iterator[list[str]]:
         calls.append(names[0] if len(names) == 1 else "PIPELINE[" + ",".join(names) + "]")
         return original(self, command, check_health=check_health)
 
-    # The script's own write (``billing.redis_conn._write``) does not pass through redis-py.
-    from billing import redis_conn
-
-    original_write = redis_conn._write
-
-    def write(conn: Any, command: bytes) -> None:
-        calls.append(command_names(command)[0])
-        original_write(conn, command)
-
     AbstractConnection.send_packed_command = send_packed_command  # type: ignore[method-assign]
-    redis_conn._write = write
     try:
         yield calls
     finally:
         AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
-        redis_conn._write = original_write

@@ -173,8 +173,10 @@ def test_a_5xx_logged_by_django_after_the_middleware_has_the_id(logs):
     from django.http import HttpResponse
     from django.utils.log import log_response
 
+    from weatherapi.context import context_attach
+
     request = RequestFactory().get("/v1/weather/current?q=Paris&appid=wx_live_AAAAAAAAAAAAAAAAAAAAAAAA")
-    request.request_id = "req-logging-0500"  # what RequestIdMiddleware keeps on the request
+    context_attach(request, "req-logging-0500")  # what RequestIdMiddleware does
     log_response("Internal Server Error: %s", request.path, response=HttpResponse(status=500), request=request)
     (line,) = logs.lines()
     assert line["logger"] == "django.request"
