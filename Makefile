@@ -31,6 +31,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/bandit -q -c pyproject.toml -r weatherapi accounts forecasts billing
 
