@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 import uuid
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -74,9 +76,8 @@ def test_store_updates_last_used_at_of_the_newest_event(account):
     assert key.last_used_at == newest  # never goes backwards
 
 
-# --- the worker's store: stream entries as they are (usage_entries_store) ---------------------
-# On PostgreSQL one statement decodes them; elsewhere, and for a batch the statement
-# refuses, they are decoded in Python. Both must store exactly what usage_events_store does.
+# --- the worker's store: stream entries (usage_entries_store) --------------------------------
+# Decoded in Python (UsageRecord.from_json), then stored as usage_events_store stores records.
 
 _EVENT_COLUMNS = ("id", "account_id", "credential_type", "credential_id", "endpoint", "mode", "status",
                   "billable", "cache", "latency_ms", "occurred_at", "request_id")
@@ -86,9 +87,27 @@ def _stored(ids) -> list[tuple]:
     return sorted(UsageEvent.objects.filter(id__in=ids).values_list(*_EVENT_COLUMNS))
 
 
+def _as_stored(records) -> list[tuple]:
+    """What the event table must hold for these records."""
+    return sorted((r.id, r.account_id, r.credential_type, r.credential_id, r.endpoint, r.mode, r.status, r.billable,
+                   r.cache or "", r.latency_ms, r.occurred_at, r.request_id) for r in records)
+
+
 def _rollups(account) -> list[tuple]:
     return sorted(UsageDaily.objects.filter(account=account).values_list(
         "day", "credential_type", "credential_id", "endpoint", "mode", "requests", "billable", "errors"))
+
+
+def _as_rolled_up(records) -> list[tuple]:
+    """The daily rollups these records make, counted here independently of the store."""
+    counts: Counter = Counter()
+    for r in records:
+        key = (r.occurred_at.astimezone(UTC).date(), r.credential_type, r.credential_id, r.endpoint, r.mode)
+        counts[(*key, "requests")] += 1
+        counts[(*key, "billable")] += r.billable
+        counts[(*key, "errors")] += r.status >= 400
+    keys = sorted({key[:-1] for key in counts})
+    return [(*key, counts[(*key, "requests")], counts[(*key, "billable")], counts[(*key, "errors")]) for key in keys]
 
 
 def _varied(account, n: int) -> list[UsageRecord]:
@@ -108,17 +127,67 @@ def _varied(account, n: int) -> list[UsageRecord]:
     ]
 
 
-def test_entries_store_keeps_what_the_record_store_keeps(account, caplog):
+def test_entries_store_keeps_what_the_record_store_keeps(account):
     records = _varied(account, 300)
     assert usage_entries_store(entries=[r.to_json().encode() for r in records]) == 300
-    assert "decoding it here" not in caplog.text  # PostgreSQL took the batch itself
     as_entries, rollups = _stored([r.id for r in records]), _rollups(account)
+    assert as_entries == _as_stored(records)
+    assert rollups == _as_rolled_up(records)
     assert len(rollups) > 10 and {day for day, *_ in rollups} == {date(2026, 11, 30), date(2026, 12, 1)}
     UsageEvent.objects.all().delete()
     UsageDaily.objects.all().delete()
     assert usage_events_store(records=records) == 300
     assert as_entries == _stored([r.id for r in records])
     assert rollups == _rollups(account)
+
+
+def test_entries_written_by_earlier_code_are_read_alike(account):
+    # The stream may hold entries of an older release: the JSON keys stay what they were.
+    entry = (
+        '{"id":"0190a0c1b2c37d4e8f90a1b2c3d4e5f6","a":ACCOUNT,"ct":"api_key","ci":7,"ep":"weather.current",'
+        '"m":"live","s":429,"b":0,"c":null,"l":12,"t":1764547200.654321,"r":"req-1"}'
+    ).replace("ACCOUNT", str(account.pk))
+    assert usage_entries_store(entries=[entry.encode()]) == 1
+    event_id = uuid.UUID("0190a0c1b2c37d4e8f90a1b2c3d4e5f6")
+    assert _stored([event_id]) == [(
+        event_id, account.pk, "api_key", 7, "weather.current", "live", 429, False, "", 12,
+        datetime(2025, 12, 1, 0, 0, 0, 654321, tzinfo=UTC), "req-1",
+    )]
+    assert _rollups(account) == [(date(2025, 12, 1), "api_key", 7, "weather.current", "live", 1, 0, 1)]
+
+
+def test_store_in_chunks_counts_each_new_event_once(account, monkeypatch):
+    # Statements of a few rows each: ids already stored and ids repeated in the batch fall in
+    # different chunks; each chunk's inserted ids are counted, and only those.
+    from billing.services import usage as usage_module
+
+    monkeypatch.setattr(usage_module, "_CHUNK", 3)
+    records = _varied(account, 20)
+    assert usage_events_store(records=records[:7]) == 7
+    assert usage_entries_store(entries=[r.to_json() for r in [*records, *records[5:12]]]) == 13
+    assert _stored([r.id for r in records]) == _as_stored(records)
+    assert _rollups(account) == _as_rolled_up(records)
+
+
+def test_store_meets_rows_in_one_order_whatever_the_batch_order(account):
+    # Two workers storing overlapping batches take their row locks in the same order (no
+    # deadlock): events by id, rollup buckets by their key, whatever order they came in.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    records = _varied(account, 40)
+    with CaptureQueriesContext(connection) as queries:
+        usage_entries_store(entries=[r.to_json() for r in reversed(sorted(records, key=lambda r: r.id))])
+    (insert,) = [q["sql"] for q in queries.captured_queries if "usageevent" in q["sql"]]
+    positions = [insert.index(r.id.hex) for r in sorted(records, key=lambda r: r.id)]
+    assert positions == sorted(positions)
+    (rollup,) = [q["sql"] for q in queries.captured_queries if "usagedaily" in q["sql"]]
+    # Each row as the statement lists it: ('2026-11-30'[::date], account, 'oauth', 3, 'geocode.direct', ...
+    row = re.compile(r"[(]'([0-9-]{10})'(?:::date)?, ([0-9]+), '([a-z_]+)', ([0-9]+), '([a-z.]+)', '([a-z]+)'")
+    listed = [(date.fromisoformat(day), int(a), ct, int(ci), ep, m) for day, a, ct, ci, ep, m in row.findall(rollup)]
+    assert len(listed) > 10
+    assert listed == sorted(listed)
+    assert listed == [(day, account.pk, *bucket) for day, *bucket, _, _, _ in _as_rolled_up(records)]
 
 
 def test_entries_store_is_idempotent_and_rolls_up_only_new_rows(account):
@@ -160,25 +229,31 @@ def _entry_with(account, **fields) -> bytes:
     return json.dumps({**json.loads(_record(account).to_json()), **fields}).encode()
 
 
+def _lost() -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("weatherapi_usage_events_total", {"sink": "lost"}) or 0.0
+
+
 @pytest.mark.parametrize("bad", [
     b"not json", b'{"id": "0190a0c1b2c37d4e8f90a1b2c3d4e5f6"}', b"\xff\xfe", None, b'{"id": 1, "a": []}',
-    {"t": 1e20},  # a time no datetime holds: neither decoder may store it
-    {"t": 1e12},  # the year 33658: PostgreSQL could store it, nothing could read it back
+    {"t": 1e20},  # a time no datetime holds
+    {"t": 1e12},  # the year 33658: beyond what a datetime holds
     {"s": -1},  # decodable, refused by the database (the status check): dropped alone
+    {"a": 2**63},  # decodable, beyond a 64-bit column (SQLite's driver refuses it before the database)
 ], ids=["not-json", "fields-missing", "not-utf8", "no-field", "wrong-types", "time-overflow", "year-33658",
-        "refused-by-the-database"])
+        "refused-by-the-database", "beyond-64-bits"])
 def test_entries_store_drops_a_malformed_entry_and_keeps_the_rest(account, caplog, bad):
     if isinstance(bad, dict):
         bad = _entry_with(account, **bad)
     good = [_record(account), _record(account, status=500, billable=False)]
+    lost = _lost()
     assert usage_entries_store(entries=[good[0].to_json().encode(), bad, good[1].to_json().encode()]) == 2
-    assert _stored([r.id for r in good]) == sorted(
-        (r.id, r.account_id, r.credential_type, r.credential_id, r.endpoint, r.mode, r.status, r.billable,
-         r.cache or "", r.latency_ms, r.occurred_at, r.request_id) for r in good
-    )
+    assert _stored([r.id for r in good]) == _as_stored(good)
     assert UsageEvent.objects.filter(account=account).count() == 2
     assert _totals(account) == (2, 1, 1)
     assert "dropping" in caplog.text
+    assert _lost() == lost + 1
 
 
 def test_prune_keeps_rollups(account):
