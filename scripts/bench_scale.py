@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Scale benchmarks (issue 8) against a separate PostgreSQL database, ``weatherapi_scale``.
 
-    .venv/bin/python scripts/bench_scale.py [keys] [usage] [worker] [inproc] [threads] [gc]
+    .venv/bin/python scripts/bench_scale.py [keys] [usage] [worker] [inproc] [gc]
 
 * ``keys``: credential lookup cost from 1,000 to 1,000,000 API keys. Keys are bulk
   inserted with COPY (digests of ``scale-<n>``, so the lookups know real digests), the
@@ -16,16 +16,13 @@
 * ``inproc``: microseconds of server CPU per request, the WSGI application called
   directly (no network client): ``/healthz`` against a warm cached
   ``/v1/weather/current`` with an API key, through the application gunicorn serves.
-* ``threads``: CPU per warm cached answer in process with 8 threads serving at once (the
-  GIL contended, as in a busy gunicorn worker), with the throttle's script written by
-  ``sendall`` (which gives up the GIL) and by ``billing.redis_conn``'s GIL-holding send,
-  alternated three times.
 * ``gc``: pauses of Python's cyclic garbage collector while 8 threads serve 20,000 warm
   cached answers in process, before and after ``gc.freeze()`` (what gunicorn.conf.py's
   ``post_worker_init`` does): collections per generation, their total and longest pause.
-* ``worker``: the usage worker's store (``usage_entries_store``) at its batch size: events
-  per second for 20,000 events spread over 1,000 real keys (the ``last_used_at`` update),
-  and the same entries decoded in Python first (SQLite's path and the fallback).
+* ``worker``: the usage worker's store (``usage_entries_store``: stream entries decoded,
+  stored with their rollups and ``last_used_at``) in batches of 1,000: events per second
+  and CPU per stored event, the worker's and PostgreSQL's, for 20,000 events spread over
+  1,000 real keys, three rounds.
 
 Environment: SCALE_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/weatherapi_scale,
 created and migrated when missing), SCALE_REDIS_URL (default redis://127.0.0.1:6379/4).
@@ -222,30 +219,22 @@ def _backend_cpu_seconds() -> float:
     return cpu_seconds(backend_pid(connection))
 
 
-def bench_worker() -> None:
-    from billing.services.usage import (
-        UsageRecord,
-        _decoded,
-        _event_id,
-        usage_entries_store,
-        usage_events_store,
-    )
+def bench_worker(rounds: int = 3, total: int = 20_000, batch: int = 1000) -> None:
+    from billing.services.usage import UsageRecord, _event_id, usage_entries_store
 
-    print("== usage worker store: stream entries stored (usage_entries_store, the worker's path), "
-          "batches of 1,000 over 1,000 real keys; then the same entries decoded in Python first "
-          "(from_json + usage_events_store: SQLite's path and the fallback)")
+    print(f"== usage worker store (usage_entries_store): {total:,} stream entries in batches of {batch:,} "
+          f"over 1,000 real keys, {rounds} rounds")
     account = scale_account()
     keys_fill(1_000, account)
     key_ids = list(ApiKey.objects.filter(name="scale").order_by("id").values_list("id", flat=True)[:1000])
     rng = random.Random(3)
-    total = 20_000
 
     def batches() -> list[list[bytes]]:
         start, made = time.time(), []
-        for b in range(total // 1000):
+        for b in range(total // batch):
             entries = []
-            for i in range(1000):
-                at = start + (b * 1000 + i) / 1000  # events a millisecond apart, from now on
+            for i in range(batch):
+                at = start + (b * batch + i) / 1000  # events a millisecond apart, from now on
                 record = UsageRecord(id=_event_id(at), account_id=account.pk, credential_type="api_key",
                                      credential_id=rng.choice(key_ids), endpoint="weather.current", mode="live",
                                      status=200, billable=True, cache="hit", latency_ms=3,
@@ -254,20 +243,16 @@ def bench_worker() -> None:
             made.append(entries)
         return made
 
-    paths: dict[str, Callable[[list[bytes]], int]] = {
-        "in the database": lambda entries: usage_entries_store(entries=entries),
-        "decoded in Python": lambda entries: usage_events_store(records=_decoded(entries)),
-    }
-    for name, store in paths.items():
+    for n in range(1, rounds + 1):
         made = batches()
         backend = _backend_cpu_seconds()
         cpu = time.process_time()
         started = time.perf_counter()
-        stored = sum(store(entries) for entries in made)
+        stored = sum(usage_entries_store(entries=entries) for entries in made)
         elapsed = time.perf_counter() - started
         cpu, backend = time.process_time() - cpu, _backend_cpu_seconds() - backend
         assert stored == total, (stored, total)
-        print(f"  {name:18} {total:,} events in {elapsed:.2f}s: {total / elapsed:,.0f} events/s; CPU per event: "
+        print(f"  round {n}: {total / elapsed:,.0f} events/s ({elapsed:.2f}s); CPU per stored event: "
               f"worker {cpu / total * 1e6:.1f} us, PostgreSQL {backend / total * 1e6:.1f} us")
 
 
@@ -364,21 +349,6 @@ def _cached_answers(per_thread: int) -> Callable[[], None]:
     return work
 
 
-def bench_threads(threads: int = 8, per_thread: int = 1500) -> None:
-    from billing import redis_conn
-
-    work = _cached_answers(per_thread)
-    held = redis_conn._send_holding_gil
-    print(f"== CPU per warm cached answer, {threads} threads x {per_thread:,} answers in process")
-    for _ in range(3):
-        for label, send in (("sendall", None), ("send with the GIL held", held)):
-            redis_conn._send_holding_gil = send
-            cpu = time.process_time()
-            _in_threads(work, threads)
-            print(f"  {label:24} {(time.process_time() - cpu) / (threads * per_thread) * 1e6:6.0f} us CPU per answer")
-    redis_conn._send_holding_gil = held
-
-
 def bench_gc(threads: int = 8, per_thread: int = 5000) -> None:
     import gc
 
@@ -403,7 +373,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; database {DB_URL}")
     for name in which:
         {"keys": bench_keys, "usage": bench_usage, "worker": bench_worker, "inproc": bench_inproc,
-         "threads": bench_threads, "gc": bench_gc}[name]()
+         "gc": bench_gc}[name]()
 
 
 if __name__ == "__main__":
