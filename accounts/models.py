@@ -72,7 +72,7 @@ class CredentialMode(models.TextChoices):
 
 
 class ApiKey(models.Model):
-    """An API key. Only a SHA-256 digest and a display prefix are stored (DESIGN §4)."""
+    """An API key. Only a SHA-256 digest and a display prefix are stored (docs/design.md, credentials)."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100, blank=True)

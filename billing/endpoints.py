@@ -1,4 +1,4 @@
-"""Which endpoints are metered how (DESIGN §7).
+"""Which endpoints are metered how (docs/design.md, metering).
 
 The weather, geocoding and air-quality endpoints are the product: their 2xx answers to a
 live credential are billable, and every such request admitted by the throttle counts

@@ -1,4 +1,4 @@
-"""OpenWeather's JSON → our schema (DESIGN §3). Absent upstream fields become ``None``.
+"""OpenWeather's JSON → our schema (docs/design.md, the API). Absent upstream fields become ``None``.
 
 Upstream always sends precipitation in millimetres and visibility in metres, whatever
 ``units`` says; we convert precipitation to inches for ``imperial`` so that every numeric

@@ -1,4 +1,4 @@
-"""One exception family and one handler (DESIGN §5).
+"""One exception family and one handler (docs/design.md, errors).
 
 Domain code raises ``ApplicationError`` subclasses with a stable ``code``; the DRF
 exception handler below, the not-found/error views and ``ApiExceptionMiddleware`` turn
@@ -204,7 +204,8 @@ def to_application_error(exc: BaseException) -> ApplicationError:
         return RateLimited(retry_after=int(getattr(exc, "wait", None) or 1))
     if isinstance(exc, drf_exceptions.APIException):
         # Anything else DRF says (e.g. 415 for a body it cannot parse) keeps its status but
-        # speaks one of DESIGN §5's codes: the client sent something we cannot take.
+        # speaks one of the API's error codes (docs/design.md, errors):
+        # the client sent something we cannot take.
         err: ApplicationError = InvalidParameter(str(exc.detail)) if exc.status_code < 500 else InternalError()
         err.status = exc.status_code
         return err

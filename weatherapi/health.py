@@ -1,4 +1,4 @@
-"""Operations endpoints: /healthz, /readyz, /metrics (DESIGN §8)."""
+"""Operations endpoints: /healthz, /readyz, /metrics (docs/design.md, operations endpoints)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The one settings module for every environment.
 
-Production is chosen by environment variables (DESIGN §10), never by editing this file.
+Production is chosen by environment variables (docs/design.md, environment), never by editing this file.
 Secrets may also come from files in ``SECRETS_DIR`` (one file a secret, named like the
 variable), which is how the Secrets Store CSI driver mounts them; a file wins over the
 variable of the same name.
