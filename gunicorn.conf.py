@@ -57,7 +57,7 @@ access_log_format = (
 
 class Logger(glogging.Logger):
     """gunicorn treats any ``logconfig_dict`` as "access log on" and builds every request's
-    access-log atoms (4 % of a cached answer's CPU, docs/performance.md) only for the
+    access-log atoms (docs/performance.md) only for the
     ``CRITICAL`` level below to drop them. Django's own access line is the one we keep."""
 
     @property
@@ -134,7 +134,6 @@ def child_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
 def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
     # The app is loaded: what exists now (Django, the URL and middleware chains, modules)
     # lives as long as the worker. Frozen, the cyclic collector never walks it again: a
-    # full collection walked ~120,000 objects with the GIL held, stopping every thread of
-    # the worker for 50-100 ms about once per 20,000 answers (scripts/bench_scale.py gc,
-    # docs/performance.md). Garbage made while serving is collected as before.
+    # full collection walks them all with the GIL held, stopping every thread of the
+    # worker (scripts/bench_scale.py gc, docs/performance.md). Garbage made while serving is collected as before.
     gc.freeze()

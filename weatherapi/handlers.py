@@ -3,7 +3,7 @@
 The API (``/v1/``) and the machine endpoints (``/healthz``, ``/readyz``, ``/metrics``) are
 called by programs with a key or a token, never by a browser with a session. Sessions,
 CSRF, messages, allauth, axes, django-csp and the clickjacking middleware do nothing for
-them, yet cost about a fifth of a cached weather answer's CPU (docs/performance.md). So
+them, yet cost a large share of a cached weather answer's CPU (docs/performance.md). So
 those paths run ``settings.API_MIDDLEWARE``: the shared outer middleware (request id,
 access log, Prometheus, security headers, the API error handler, metering) plus fixed
 API security headers. Everything else runs the full ``settings.MIDDLEWARE``.

@@ -47,8 +47,8 @@ def redact(text: str) -> str:
     """The text with every API key, bearer token and ``appid`` value taken out.
 
     Every log line passes here twice (the filter, then the formatter), so each pattern
-    runs only when its literal is in the text: one alternation of the three cost ~32 µs
-    on an access line, the guarded patterns ~1 µs. The guards are sound: each pattern
+    runs only when its literal is in the text (a substring test is far cheaper than a
+    regular expression over every access line). The guards are sound: each pattern
     matches only ASCII letters, which ``lower()`` maps to the guard's literal. Bearer and
     appid go first, so a key used as a bearer token or an ``appid`` is removed whole.
     """

@@ -86,8 +86,8 @@ class PrometheusMiddleware(PrometheusAfterMiddleware):
     The alerts, the dashboard, the KEDA trigger and the CloudWatch export read four
     ``django_http_*`` series: requests by view, responses by status (and by status, view
     and method), latency by view and method, and exceptions by type. The stock before/after
-    pair records about a dozen per request (body-size histograms, charset, transport...),
-    which was ~5 % of a cached answer's CPU. Labelled children are looked up once
+    pair records about a dozen per request (body-size histograms, charset, transport...)
+    that nothing reads. Labelled children are looked up once
     (``labelled``).
     """
 

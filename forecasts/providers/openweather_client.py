@@ -58,9 +58,8 @@ class ConcurrentCircuitBreaker(pybreaker.CircuitBreaker):
     """pybreaker's breaker without its process-wide serialization of the guarded call.
 
     ``pybreaker.CircuitBreaker.call`` holds the breaker's lock for the whole guarded call
-    (danielfm/pybreaker#55, open), so every upstream call of a process ran one at a time:
-    with a 100 ms upstream, two workers answered at most ~20 misses a second whatever the
-    bulkhead allowed (docs/performance.md). While the circuit is closed the call runs
+    (danielfm/pybreaker#55, open), so every upstream call of a process would run one at a
+    time, whatever the bulkhead allows. While the circuit is closed the call runs
     outside the lock (the failure counter and the transition to open still go through
     pybreaker, under its lock); open and half-open keep pybreaker's locked behaviour, so a
     recovering upstream still gets a single trial call at a time.
