@@ -121,7 +121,7 @@ class OAuthClientInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "owner_email", "is_suspended", "suspended_at", "created_at")
+    list_display: tuple[str, ...] = ("id", "name", "owner_email", "is_suspended", "suspended_at", "created_at")
     list_display_links = ("id", "name")
     list_filter = ("is_suspended", "created_at")
     search_fields = ("name", "owner__email")
