@@ -24,7 +24,9 @@ run: $(STAMP)
 	$(PY) manage.py runserver 127.0.0.1:$${PORT:-8000}
 
 # The whole test suite. Uses DATABASE_URL / REDIS_URL when set (CI points them at the local
-# PostgreSQL and Redis), else the embedded default. Browser tests need Debian's chromium.
+# PostgreSQL and Redis); for each one unset, pytest starts a private throwaway redis-server /
+# PostgreSQL cluster for the run (tests/support/services.py), or, when that is not installed,
+# the tests needing it skip and say why. Browser tests need Debian's chromium.
 test: $(STAMP)
 	@test -x /usr/bin/chromium || ./scripts/install-chromium || true
 	$(PY) -m pytest
