@@ -25,7 +25,6 @@ PostgreSQL server binaries (/usr/lib/postgresql/*/bin); traffic only to 127.0.0.
 from __future__ import annotations
 
 import argparse
-import glob
 import hashlib
 import json
 import os
@@ -46,14 +45,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import redis
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.servers import GunicornServer, free_port  # noqa: E402
+from tests.support.servers import GunicornServer  # noqa: E402
+from tests.support.services import PrivateRedis, ThrowawayPostgres, redis_server_binary  # noqa: E402
 
 PY = sys.executable
 UPSTREAM_KEY = "drill-upstream-key"
@@ -79,110 +78,6 @@ def log(msg: str) -> None:
 
 
 # ----------------------------------------------------------------------------- infrastructure
-
-
-class PrivateRedis:
-    """redis-server on a free port, no persistence configured (``--save "" --appendonly no``)."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.dir = workdir / f"redis-{self.port}"
-        self.dir.mkdir(parents=True)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2, socket_connect_timeout=1)
-
-    def start(self) -> None:
-        log_file = open(self.dir / "redis.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--dir", str(self.dir)],
-            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with suppress(redis.RedisError):
-                if self.client().ping():
-                    return
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        """Stop it as a maintenance restart or failover does: SHUTDOWN SAVE writes the data
-        set once (no save points are configured), so the restart finds the stream again."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with suppress(redis.RedisError):
-            self.client().shutdown(save=True)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    @property
-    def up(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-
-class ThrowawayPostgres:
-    """A PostgreSQL cluster made with initdb under /tmp, on a free port, for this run only."""
-
-    def __init__(self, workdir: Path) -> None:
-        bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
-        env_bindir = os.environ.get("DRILLS_PG_BINDIR")
-        if env_bindir:
-            bindirs = [env_bindir]
-        if not bindirs:
-            raise RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin")
-        self.bin = Path(bindirs[-1])
-        self.port = free_port()
-        self.dir = workdir / "pg"
-        self.data = self.dir / "data"
-        self.dir.mkdir()
-        self.as_user: list[str] = []
-        if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres user
-            shutil.chown(self.dir, "postgres", "postgres")
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-        self.dbname = "weatherapi_drills"
-        self.url = f"postgres://postgres@127.0.0.1:{self.port}/{self.dbname}"
-        self.running = False
-
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self.as_user, *args], check=True, capture_output=True, cwd="/tmp")  # noqa: S108
-
-    def init(self) -> None:
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                  "-E", "UTF8", "--no-sync", "--no-instructions")
-        self.start()
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {self.dbname}")
-
-    def start(self) -> None:
-        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c full_page_writes=off -c max_connections=200")
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
-                  "-l", str(self.dir / "postgres.log"), "-w", "-t", "30", "start")
-        self.running = True
-
-    def stop(self, mode: str = "immediate") -> None:
-        """``immediate``: the server dies without a checkpoint, as in a crash or failover."""
-        if self.running:
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
-            self.running = False
-
-    def query(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        with psycopg.connect(self.url, connect_timeout=5) as conn:
-            row = conn.execute(sql, params).fetchone()
-            return row[0] if row else None
 
 
 class FakeUpstream:
@@ -868,13 +763,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in DRILLS]
     if unknown:
         parser.error(f"unknown drill(s) {unknown}; choose from {list(DRILLS)}")
-    if not shutil.which("redis-server"):
+    if redis_server_binary() is None:
         sys.exit("redis-server is missing")
 
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="wxdrills-"))
     workdir.chmod(0o755)
-    pg = ThrowawayPostgres(workdir)
+    pg = ThrowawayPostgres(workdir, dbname="weatherapi_drills", bindir=os.environ.get("DRILLS_PG_BINDIR") or None)
     results: list[Result] = []
     failed_setup = False
     try:
