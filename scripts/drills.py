@@ -8,10 +8,10 @@ shared one on 6379), the fake OpenWeather server, gunicorn (2 workers of the shi
 usage worker as a separate process, all against one throwaway PostgreSQL cluster made with
 ``initdb`` under /tmp for the whole run (never the shared one on 5432). Each drill sends
 steady keep-alive load with a fresh live API key, injects its fault, recovers, and asserts
-(DESIGN §7 and §11):
+(docs/design.md: metering, failure behaviour):
 
-* no 500 (no 5xx other than the 503/504 §11 names) and no client-side connection error;
-* 503/504 only where §11 says so, with their problem code and ``Retry-After``;
+* no 500 (no 5xx other than the 503/504 the failure behaviour names) and no client-side connection error;
+* 503/504 only where the failure behaviour says so, with their problem code and ``Retry-After``;
 * after the usage worker has drained the stream, the billable ``UsageEvent`` rows *and*
   the billable sum of the daily rollups of that key's account both equal the number of 2xx
   answers the client received: every billable answer billed exactly once.
@@ -394,7 +394,7 @@ def tally(result: Result, answers: list[Answer], stack: Stack, *,
     result.check(not odd, f"unexpected statuses {sorted({(a.status, a.code) for a in odd})}")
     unavailable = [a for a in mine if a.status in (503, 504)]
     not_allowed = [a for a in unavailable if not allowed_503(a)]
-    result.check(not not_allowed, f"{len(not_allowed)} 503/504 where §11 allows none: "
+    result.check(not not_allowed, f"{len(not_allowed)} 503/504 where the failure behaviour allows none: "
                  f"{sorted({(a.phase, a.phase_end, a.kind, a.code) for a in not_allowed})[:6]}")
     no_retry = [a for a in unavailable if not a.retry_after]
     result.check(not no_retry, f"{len(no_retry)} 503/504 answers without Retry-After")
@@ -529,7 +529,7 @@ def drill_upstream(ctx: Context) -> Result:
         grace = reset + 1.0 + 1.0
 
         def allowed(a: Answer) -> bool:
-            # §11: no stale copy (a cold key) while the upstream fails or the breaker is still open.
+            # Failure behaviour: no stale copy (a cold key) while the upstream fails or the breaker is still open.
             in_window = a.phase in fault_names or a.phase_end in fault_names or (
                 a.phase in recovered_at and a.started < recovered_at[a.phase] + grace)
             return a.kind == "cold" and in_window and a.code in ("upstream_unavailable", "upstream_timeout")
