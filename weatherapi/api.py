@@ -185,7 +185,11 @@ def query_validator(serializer_class: type[serializers.Serializer]) -> serialize
     child: it keeps no state of a validation on the instance. Building a serializer deep
     copies its declared fields, which cost more than validating the query itself.
     Errors are the same ``ValidationError`` as ``is_valid(raise_exception=True)``'s."""
-    validators = _query_validators.__dict__
+    validators: dict[type[serializers.Serializer], serializers.Serializer] | None = getattr(
+        _query_validators, "by_class", None
+    )
+    if validators is None:
+        validators = _query_validators.by_class = {}
     validator = validators.get(serializer_class)
     if validator is None:
         validator = validators[serializer_class] = serializer_class()
