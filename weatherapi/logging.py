@@ -6,7 +6,9 @@
   ``request`` the record carries (its ``weatherapi.context.RequestContext``).
 * ``RedactSecretsFilter`` and the formatters below never let a secret out: an API key is
   cut to its display prefix (``wx_live_AbCdEfGh…``), ``Bearer <token>`` and ``appid=<key>``
-  lose the secret. The filter cleans the message and string extras; the formatters clean
+  lose the secret, and so do the one-time keys of allauth's links in a path
+  (``/accounts/password/reset/key/<uidb36>-<key>/`` keeps the uidb36,
+  ``/accounts/confirm-email/<key>/``): a logged reset link is an account takeover. The filter cleans the message and string extras; the formatters clean
   the final line too, which covers tracebacks (an exception message can quote a URL with
   ``appid=``) and anything a library puts on a record.
 * ``DropApiClientErrors`` silences ``django.request``'s "Not Found: /v1/…" warnings: the
@@ -34,7 +36,14 @@ _KEY = r"(?P<key>wx_(?:live|test)_[A-Za-z0-9]{8})[A-Za-z0-9]+"
 _BEARER = r"(?P<bearer>\b[Bb][Ee][Aa][Rr][Ee][Rr](?:\s|%20|\+)+)(?!\[redacted\])[^\s\"'&,;}\]\\]+"
 # appid=<key> in URLs (the upstream client puts our provider key in the query string).
 _APPID = r"(?P<appid>\b[Aa][Pp][Pp][Ii][Dd](?:=|%3[Dd]))(?!\[redacted\])[^\s\"'&,;}\]\\]+"
+# allauth's password-reset link: the uidb36 (a user id, no secret) stays, the key goes.
+# ``<uidb36>-set-password`` is where allauth redirects after taking the key into the session.
+_RESET = r"(?P<reset>reset/key/[0-9A-Za-z]+-)(?!set-password/)(?!\[redacted\])[^/\s\"'?#&,;}\]\\]+"
+# allauth's email-confirmation link (its key is ``[-:\w]+``, a colon possibly %3A-encoded).
+_CONFIRM = r"(?P<confirm>confirm-email/)(?!\[redacted\])[-:%\w]+"
 _BEARER_RE = re.compile(_BEARER)
+_RESET_RE = re.compile(_RESET, re.IGNORECASE | re.ASCII)
+_CONFIRM_RE = re.compile(_CONFIRM, re.IGNORECASE | re.ASCII)
 _APPID_RE = re.compile(_APPID)
 _KEY_RE = re.compile(_KEY)
 
@@ -44,7 +53,7 @@ def _keep_prefix(match: re.Match[str]) -> str:
 
 
 def redact(text: str) -> str:
-    """The text with every API key, bearer token and ``appid`` value taken out.
+    """The text with every API key, bearer token, ``appid`` value and link key taken out.
 
     Every log line passes here twice (the filter, then the formatter), so each pattern
     runs only when its literal is in the text (a substring test is far cheaper than a
@@ -61,6 +70,10 @@ def redact(text: str) -> str:
         text = _APPID_RE.sub(_keep_prefix, text)
     if "wx_" in text:
         text = _KEY_RE.sub(_keep_prefix, text)
+    if "reset/key/" in lowered:
+        text = _RESET_RE.sub(_keep_prefix, text)
+    if "confirm-email/" in lowered:
+        text = _CONFIRM_RE.sub(_keep_prefix, text)
     return text
 
 
@@ -83,7 +96,7 @@ class RequestIdFilter(logging.Filter):
 
 
 class RedactSecretsFilter(logging.Filter):
-    """Redacts keys, bearer tokens and ``appid`` values from the message and string extras."""
+    """Redacts keys, bearer tokens, ``appid`` values and link keys from the message and string extras."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:

@@ -254,3 +254,62 @@ def test_gunicorn_access_log_when_asked_for(tmp_path):
     access = [(a["path"], a["status"]) for a in lines
               if a["logger"] == "gunicorn.access" and a["request_id"] == "req-access-on"]
     assert access == [("/healthz", 200)]
+
+
+# --- Issue 19, item 8: allauth's one-time link keys -------------------------------------
+
+RESET_KEY = "cb1x2a-0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c"
+CONFIRM_KEY = "MQ:1tAbCd:xYz-Ab_12Cd34Ef56"
+
+
+def test_redact_takes_the_key_out_of_reset_and_confirmation_links():
+    assert redact(f"GET /accounts/password/reset/key/3f-{RESET_KEY}/ 302") == (
+        f"GET /accounts/password/reset/key/3f-{REDACTED}/ 302"
+    )
+    assert redact(f'{{"path": "/accounts/confirm-email/{CONFIRM_KEY}/"}}') == (
+        f'{{"path": "/accounts/confirm-email/{REDACTED}/"}}'
+    )
+    assert redact("/accounts/confirm-email/MQ%3A1tAb%3Axyz/") == f"/accounts/confirm-email/{REDACTED}/"
+    # Full links in a message (the email body, a Referer) and any letter case.
+    assert RESET_KEY not in redact(f"https://api.example.com/ACCOUNTS/PASSWORD/RESET/KEY/3F-{RESET_KEY}/")
+    # No secret in these: left alone.
+    for plain in ("/accounts/password/reset/key/3f-set-password/", "/accounts/confirm-email/",
+                  "/accounts/password/reset/key/done/"):
+        assert redact(plain) == plain
+    once = redact(f"/accounts/password/reset/key/3f-{RESET_KEY}/ /accounts/confirm-email/{CONFIRM_KEY}/")
+    assert redact(once) == once
+
+
+@pytest.mark.django_db
+def test_reset_and_confirmation_keys_never_reach_the_access_log(logs, client):
+    client.get(f"/accounts/password/reset/key/3f-{RESET_KEY}/")
+    client.get(f"/accounts/confirm-email/{CONFIRM_KEY}/")
+    paths = [line["path"] for line in logs.access()]
+    assert f"/accounts/password/reset/key/3f-{REDACTED}/" in paths
+    assert f"/accounts/confirm-email/{REDACTED}/" in paths
+    assert RESET_KEY not in logs.text and CONFIRM_KEY not in logs.text
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_production_access_log_has_no_reset_or_confirmation_key(tmp_path):
+    """A real reset link (allauth's own key for a real user) through gunicorn with the
+    production settings: the access line keeps the path's shape, never the key."""
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    from tests.support.production import HTTPS, production_server
+
+    user = AccountFactory().owner
+    reset = f"{user_pk_to_url_str(user)}-{default_token_generator.make_token(user)}"
+    with production_server(tmp_path, {"LOG_LEVEL": "INFO"}) as server:
+        first = requests.get(f"{server.url}/accounts/password/reset/key/{reset}/", headers=HTTPS,
+                             allow_redirects=False, timeout=10)
+        assert first.status_code in (200, 302)
+        confirm = requests.get(f"{server.url}/accounts/confirm-email/{CONFIRM_KEY}/", headers=HTTPS, timeout=10)
+        assert confirm.status_code in (200, 404)
+    text = (tmp_path / "gunicorn.log").read_text()
+    secret = reset.split("-", 1)[1]
+    assert secret not in text and CONFIRM_KEY not in text
+    access = [json.loads(line) for line in text.splitlines() if '"weatherapi.access"' in line]
+    assert f"/accounts/password/reset/key/{reset.split('-', 1)[0]}-{REDACTED}/" in [a["path"] for a in access]
