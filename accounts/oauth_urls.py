@@ -1,4 +1,4 @@
-"""Only the token endpoint of django-oauth-toolkit.
+"""Only the token endpoint of django-oauth-toolkit, behind our limits (accounts/oauth.py).
 
 Clients are managed in the portal; tokens end by expiry or by deleting their client
 (which also drops them from the credential cache), so no revoke endpoint is exposed.
@@ -7,10 +7,11 @@ removes them; run it daily (tests/accounts/test_oauth.py covers it).
 """
 
 from django.urls import path
-from oauth2_provider import views as oauth2_views
+
+from accounts.oauth import TokenView
 
 app_name = "oauth2_provider"
 
 urlpatterns = [
-    path("token/", oauth2_views.TokenView.as_view(), name="token"),
+    path("token/", TokenView.as_view(), name="token"),
 ]

@@ -460,3 +460,15 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Abuse limits (docs/security.md) ----------------------------------------------------
+# Credentials an account may hold: API keys that work now or later (a key in its rotation
+# grace period counts until it ends) and OAuth clients (accounts/services.py).
+MAX_API_KEYS_PER_ACCOUNT = env_int("MAX_API_KEYS_PER_ACCOUNT", 20)
+MAX_OAUTH_CLIENTS_PER_ACCOUNT = env_int("MAX_OAUTH_CLIENTS_PER_ACCOUNT", 10)
+# POST /o/token/ (accounts/oauth.py): every request per client address a minute, failed
+# client authentications per client id a minute, tokens minted per client an hour (a token
+# lasts an hour: 60 lets 60 processes each hold one).
+OAUTH_TOKEN_ATTEMPTS_PER_ADDRESS = env_int("OAUTH_TOKEN_ATTEMPTS_PER_ADDRESS", 30)
+OAUTH_TOKEN_FAILURES_PER_CLIENT = env_int("OAUTH_TOKEN_FAILURES_PER_CLIENT", 10)
+OAUTH_TOKEN_MINTS_PER_CLIENT = env_int("OAUTH_TOKEN_MINTS_PER_CLIENT", 60)
