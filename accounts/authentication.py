@@ -45,6 +45,18 @@ def bearer_token_in(meta: Mapping[str, Any]) -> str | None:
     return token if scheme.lower() == "bearer" else None
 
 
+API_KEY_CHALLENGE = 'ApiKey header="X-API-Key"'
+BEARER_CHALLENGE = 'Bearer realm="api"'
+
+
+def challenge(request: Request) -> str:
+    """A 401's ``WWW-Authenticate``: the scheme the client presented (DRF asks the first
+    authenticator only), the API key's when it presented none."""
+    if api_key_in(request.META) is None and bearer_token_in(request.META) is not None:
+        return BEARER_CHALLENGE + ', error="invalid_token"'
+    return API_KEY_CHALLENGE
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         raw = api_key_in(request.META)
@@ -53,7 +65,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         return _attach(request, *credential_resolve("api_key", raw))
 
     def authenticate_header(self, request: Request) -> str:
-        return 'ApiKey header="X-API-Key"'
+        return challenge(request)
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -66,7 +78,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         return _attach(request, *credential_resolve("oauth", token))
 
     def authenticate_header(self, request: Request) -> str:
-        return 'Bearer realm="api"'
+        return challenge(request)
 
 
 def principal_of(request: Request) -> Principal:

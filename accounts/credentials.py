@@ -109,8 +109,16 @@ def resolve_api_key(raw: str) -> Principal:
     if principal is None:
         cache.set(cache_key, _NEGATIVE, _NEGATIVE_TTL)
         raise InvalidCredentials("The API key is invalid.")
-    cache.set(cache_key, principal, settings.CREDENTIAL_CACHE_SECONDS)
+    cache.set(cache_key, principal, _cache_seconds(principal))
     return _check_usable(principal)
+
+
+def _cache_seconds(principal: Principal) -> int:
+    """How long a resolved credential is cached: never past its end."""
+    ttl = settings.CREDENTIAL_CACHE_SECONDS
+    if principal.expires_at is not None:
+        ttl = max(1, min(ttl, int((principal.expires_at - timezone.now()).total_seconds()) + 1))
+    return ttl
 
 
 def _load_api_key(key_digest: str) -> Principal | None:
@@ -134,13 +142,16 @@ def _load_api_key(key_digest: str) -> Principal | None:
             return None
     except DatabaseError as e:
         raise ServiceUnavailable("Credentials cannot be checked right now.", retry_after=5) from e
+    # A key rotated with a grace period is revoked at a future time: it ends then, whatever
+    # copy of it is cached.
+    ends = [t for t in (row.expires_at, row.revoked_at) if t is not None]
     return Principal(
         account_id=row.account_id,
         credential_type="api_key",
         credential_id=row.id,
         credential_prefix=row.prefix,
         mode=row.mode,  # type: ignore[arg-type]
-        expires_at=row.expires_at,
+        expires_at=min(ends) if ends else None,
         suspended=row.account.is_suspended,
     )
 
@@ -162,10 +173,7 @@ def resolve_bearer_token(token: str) -> Principal:
     if principal is None:
         cache.set(cache_key, _NEGATIVE, _NEGATIVE_TTL)
         raise InvalidCredentials("The access token is invalid or has expired.")
-    ttl = settings.CREDENTIAL_CACHE_SECONDS
-    if principal.expires_at is not None:
-        ttl = max(1, min(ttl, int((principal.expires_at - timezone.now()).total_seconds()) + 1))
-    cache.set(cache_key, principal, ttl)
+    cache.set(cache_key, principal, _cache_seconds(principal))
     if principal.expires_at is not None and principal.expires_at <= timezone.now():
         raise InvalidCredentials("The access token is invalid or has expired.")
     return _check_usable(principal)
@@ -273,15 +281,15 @@ def _versions_bump(cache_keys: list[str]) -> None:
         redis_failed(e, what="credential versions")
 
 
-def _read_version(client: Any, cache_key: str) -> str:
-    """The current token, created when missing. Read *before* the credential itself, so a
-    copy can only ever carry a token older than its data (a refresh, never a stale hit)."""
-    pipe = client.pipeline(transaction=False)
-    vkey = _VERSION_PREFIX + cache_key
-    pipe.set(vkey, secrets.token_hex(8), ex=_VERSION_TTL, nx=True)
-    pipe.get(vkey)
-    _, token = pipe.execute()
-    return token.decode() if isinstance(token, bytes) else str(token)
+def _read_version(client: Any, cache_key: str) -> str | None:
+    """The current token, read *before* the credential itself, so that a copy can only
+    ever carry a token older than its data (a refresh, never a stale hit)."""
+    token = client.get(_VERSION_PREFIX + cache_key)
+    return token.decode() if isinstance(token, bytes) else token
+
+
+def _version_create(client: Any, cache_key: str) -> None:
+    client.set(_VERSION_PREFIX + cache_key, secrets.token_hex(8), ex=_VERSION_TTL, nx=True)
 
 
 def _resolve_shared(kind: str, secret: str) -> Principal:
@@ -318,15 +326,24 @@ def credential_resolve(kind: str, secret: str) -> tuple[Principal, CredentialChe
         return _check_usable(principal), CredentialCheck(_VERSION_PREFIX + cache_key, token)
     now = time.monotonic()
     try:
-        token = _read_version(client, cache_key)
+        current = _read_version(client, cache_key)
     except Exception as e:  # noqa: BLE001 - Redis failing: no copy, the shared path
         redis_failed(e, what="credential versions")
         return _resolve_shared(kind, secret), None
-    principal = _resolve_shared(kind, secret)
+    principal = _resolve_shared(kind, secret)  # raises for an unknown credential
+    if current is None:
+        # A token is made only for a credential that exists, so that guessed keys leave no
+        # state but the short negative cache entry. The copy waits for the next request:
+        # one made now could pair this read with a token a revocation just wrote.
+        try:
+            _version_create(client, cache_key)
+        except Exception as e:  # noqa: BLE001
+            redis_failed(e, what="credential versions")
+        return principal, None
     with _local_lock:
         if len(_local) >= LOCAL_MAX_ENTRIES:
             _local.pop(next(iter(_local)), None)  # oldest inserted first
-        _local[cache_key] = (principal, token, now)
+        _local[cache_key] = (principal, current, now)
     return principal, None
 
 

@@ -1,8 +1,9 @@
 """Which endpoints are metered how (docs/design.md, metering).
 
 The weather, geocoding and air-quality endpoints are the product: their 2xx answers to a
-live credential are billable, and every such request admitted by the throttle counts
-toward the monthly quota. ``/v1/account*`` only counts toward the per-minute burst.
+GET of a live credential are billable, and every such GET admitted by the throttle counts
+toward the monthly quota. ``/v1/account*``, HEAD and OPTIONS carry no data and only count
+toward the per-minute burst.
 """
 
 from __future__ import annotations
@@ -16,5 +17,9 @@ def is_product_endpoint(endpoint: str) -> bool:
     return endpoint in PRODUCT_ENDPOINTS or endpoint.startswith(("weather.", "geocode"))
 
 
-def is_billable(*, endpoint: str, status: int, mode: str) -> bool:
-    return mode == "live" and 200 <= status < 300 and is_product_endpoint(endpoint)
+def counts_toward_quota(*, endpoint: str, mode: str, method: str) -> bool:
+    return mode == "live" and method == "GET" and is_product_endpoint(endpoint)
+
+
+def is_billable(*, endpoint: str, status: int, mode: str, method: str) -> bool:
+    return 200 <= status < 300 and counts_toward_quota(endpoint=endpoint, mode=mode, method=method)

@@ -65,6 +65,7 @@ class MeteringMiddleware:
             record = usage_record_build(
                 principal=principal,
                 endpoint=_endpoint(request),
+                method=request.method or "",
                 status=response.status_code,
                 cache=context.cache,
                 latency_ms=int((time.perf_counter() - context.started) * 1000),

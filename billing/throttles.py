@@ -14,10 +14,10 @@ Windows:
 * month: the calendar month in UTC, keyed by account and ``YYYYMM``; the key expires an
   hour after the month ends.
 
-What counts toward the monthly quota (a decision, written down here): every request to a
+What counts toward the monthly quota (a decision, written down here): every GET of a
 product endpoint (weather, geocode, air quality) that the throttle admits with a live
-credential, whatever its later status. ``/v1/account*`` and test-mode calls count toward
-the minute burst only: the sandbox costs no upstream call and is never billed, and a
+credential, whatever its later status (``billing.endpoints.counts_toward_quota``).
+``/v1/account*``, HEAD, OPTIONS and test-mode calls count toward the minute burst only: the sandbox costs no upstream call and is never billed, and a
 client must be able to keep testing after using up its live quota. The monthly counter
 is therefore an upper bound of the billable count, which is taken from the usage rollups.
 
@@ -65,7 +65,7 @@ from rest_framework.throttling import BaseThrottle
 
 from accounts.authentication import reauthenticate
 from accounts.credentials import Principal
-from billing.endpoints import is_product_endpoint
+from billing.endpoints import counts_toward_quota
 from billing.limits import limits_from_values, limits_key, plan_limits_get, plan_limits_load
 from billing.selectors import PlanLimits
 from billing.services.usage import UsageRecord, usage_record_build
@@ -361,8 +361,6 @@ def limiter_peek(*, account_id: int, now: float | None = None) -> RateState:
     return _state(limits, w, minute, month, "memory")
 
 
-def counts_toward_month(*, principal: Principal, endpoint: str) -> bool:
-    return principal.mode == "live" and is_product_endpoint(endpoint)
 
 
 def _prepared_event(context: RequestContext, principal: Principal, endpoint: str) -> UsageRecord | None:
@@ -373,6 +371,7 @@ def _prepared_event(context: RequestContext, principal: Principal, endpoint: str
     return usage_record_build(
         principal=principal,
         endpoint=endpoint[:40] or "unknown",
+        method="GET",
         status=200,
         cache=context.cache,
         latency_ms=int((time.perf_counter() - context.started) * 1000),
@@ -389,7 +388,7 @@ class PlanThrottle(BaseThrottle):
             return True  # public views (the schema and docs): nobody to count against
         context = request_context(request)
         endpoint = getattr(view, "metering_endpoint", "") or ""
-        counts_month = counts_toward_month(principal=principal, endpoint=endpoint)
+        counts_month = counts_toward_quota(endpoint=endpoint, mode=principal.mode, method=request.method or "")
         # Built once: a retry after a stale copy carries the same event id.
         event = _prepared_event(context, principal, endpoint)
         verdict, state = limiter_hit(

@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from weatherapi import schema as _schema  # noqa: F401 - registers the security scheme extensions
@@ -157,6 +160,11 @@ class ApiView(APIView):
     def prepare(self, request: Request) -> None:
         """Compute the answer now if that needs no I/O (see the class docstring)."""
 
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        """No body: which methods the operation takes is DRF's ``Allow`` header (DRF's
+        default answer describes the view's internals). Never billed."""
+        return Response(status=204)
+
     def check_throttles(self, request: Request) -> None:
         self.prepare(request)
         super().check_throttles(request)
@@ -165,7 +173,12 @@ class ApiView(APIView):
         raw = request.META.get("QUERY_STRING", "")
         if len(raw) > MAX_QUERY_STRING:
             raise InvalidParameter(f"The query string is longer than {MAX_QUERY_STRING} characters.")
-        params = request.query_params
+        try:
+            params = request.query_params
+        except TooManyFieldsSent as e:
+            raise InvalidParameter(
+                f"The query has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} parameters."
+            ) from e
         repeated = sorted(k for k in params if len(params.getlist(k)) > 1)
         if repeated:
             raise InvalidParameter(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -202,6 +203,10 @@ def to_application_error(exc: BaseException) -> ApplicationError:
         return MethodNotAllowed(str(exc.detail), headers={})
     if isinstance(exc, drf_exceptions.Throttled):
         return RateLimited(retry_after=int(getattr(exc, "wait", None) or 1))
+    if isinstance(exc, SuspiciousOperation):
+        # Django's refusals of a request's shape (too many parameters, a body too big): the
+        # client's doing, a 400 (Django's own handler answers these 400 too).
+        return InvalidParameter("The request is too large or malformed.")
     if isinstance(exc, drf_exceptions.APIException):
         # Anything else DRF says (e.g. 415 for a body it cannot parse) keeps its status but
         # speaks one of the API's error codes (docs/design.md, errors):

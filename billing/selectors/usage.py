@@ -29,12 +29,12 @@ def usage_daily_series(*, account_id: int, start: date, end: date) -> list[DayUs
     )
     by_day = {r["day"]: r for r in rows}
     series = []
-    day = start
-    while day <= end:
+    # Counted, not stepped past ``end``: the day after 9999-12-31 does not exist.
+    for offset in range((end - start).days + 1):
+        day = start + timedelta(days=offset)
         r = by_day.get(day)
         series.append(DayUsage(day, int(r["requests"]), int(r["billable"]), int(r["errors"])) if r
                       else DayUsage(day, 0, 0, 0))
-        day += timedelta(days=1)
     return series
 
 
