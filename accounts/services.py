@@ -5,7 +5,9 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
@@ -76,6 +78,39 @@ def _require_live_allowed(*, account: Account, mode: Mode, actor: User | None) -
         raise PermissionDeniedError("Verify your email address before creating live credentials.")
 
 
+def _lock_account(*, account: Account) -> None:
+    # Credential creation for one account runs one at a time (a row lock on PostgreSQL), so
+    # concurrent requests cannot all pass a cap together.
+    list(Account.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True))
+
+
+def _require_key_capacity(*, account: Account, replacing: ApiKey | None = None) -> None:
+    """At most ``MAX_API_KEYS_PER_ACCOUNT`` keys that work now or later: a key in a rotation
+    grace period counts until it ends. A rotation with a grace period does not count the key
+    it replaces, so a full account can still rotate; one without (the old key ends at once)
+    is never refused."""
+    now = timezone.now()
+    working = ApiKey.objects.filter(account=account).filter(
+        Q(revoked_at__isnull=True) | Q(revoked_at__gt=now), Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    if replacing is not None:
+        working = working.exclude(pk=replacing.pk)
+    cap = settings.MAX_API_KEYS_PER_ACCOUNT
+    if working.count() >= cap:
+        raise PermissionDeniedError(
+            f"An account may hold at most {cap} active API keys (keys in a rotation grace period "
+            "included); revoke one you no longer use first."
+        )
+
+
+def _require_client_capacity(*, account: Account) -> None:
+    cap = settings.MAX_OAUTH_CLIENTS_PER_ACCOUNT
+    if OAuthClient.objects.filter(account=account).count() >= cap:
+        raise PermissionDeniedError(
+            f"An account may hold at most {cap} OAuth clients; delete one you no longer use first."
+        )
+
+
 @transaction.atomic
 def api_key_create(
     *,
@@ -86,12 +121,29 @@ def api_key_create(
     created_by: User | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns it with the full key, which exists nowhere else afterwards."""
+    return _api_key_create(account=account, mode=mode, name=name, expires_at=expires_at,
+                           created_by=created_by, replacing=None, replaced_at_once=False)
+
+
+def _api_key_create(
+    *,
+    account: Account,
+    mode: Mode,
+    name: str,
+    expires_at: datetime | None,
+    created_by: User | None,
+    replacing: ApiKey | None,
+    replaced_at_once: bool,
+) -> tuple[ApiKey, str]:
     if mode not in ("live", "test"):
         raise InvalidParameter("mode must be live or test", errors={"mode": ["Choose live or test."]})
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidParameter("expires_at must be in the future", errors={"expires_at": ["Must be in the future."]})
     _require_not_suspended(account=account, actor=created_by)
     _require_live_allowed(account=account, mode=mode, actor=created_by)
+    _lock_account(account=account)
+    if not replaced_at_once:
+        _require_key_capacity(account=account, replacing=replacing)
     full_key, prefix, key_digest = api_key_generate(mode)
     api_key = ApiKey.objects.create(
         account=account,
@@ -138,12 +190,14 @@ def api_key_rotate(
         raise InvalidParameter("grace period must be between 0 and 7 days")
     if api_key.status != "active":
         raise InvalidParameter("Only an active key can be rotated.")
-    new_key, full_key = api_key_create(
+    new_key, full_key = _api_key_create(
         account=api_key.account,
         mode=api_key.mode,  # type: ignore[arg-type]
         name=api_key.name,
         expires_at=api_key.expires_at,
         created_by=actor,
+        replacing=api_key,
+        replaced_at_once=grace_seconds == 0,
     )
     ApiKey.objects.filter(pk=api_key.pk).update(replaced_by=new_key)
     api_key_revoke(api_key=api_key, actor=actor, at=timezone.now() + timedelta(seconds=grace_seconds))
@@ -196,6 +250,8 @@ def oauth_client_create(
         raise InvalidParameter("mode must be live or test")
     _require_not_suspended(account=account, actor=created_by)
     _require_live_allowed(account=account, mode=mode, actor=created_by)
+    _lock_account(account=account)
+    _require_client_capacity(account=account)
     application_model = get_application_model()
     secret = secrets.token_urlsafe(48)
     application = application_model(

@@ -93,3 +93,99 @@ def test_verify_helper_makes_user_verified():
     user = UserFactory()
     verify(user)
     services.api_key_create(account=services.account_ensure_for_user(user=user), mode="live", created_by=user)
+
+
+# --- Issue 19, item 12: caps on keys and clients per account -------------------------------
+
+
+def test_api_keys_are_capped_per_account(verified_account, settings):
+    settings.MAX_API_KEYS_PER_ACCOUNT = 3
+    owner = verified_account.owner
+    keys = [services.api_key_create(account=verified_account, mode="test", created_by=owner)[0] for _ in range(3)]
+    with pytest.raises(PermissionDeniedError, match="at most 3 active API keys"):
+        services.api_key_create(account=verified_account, mode="live", created_by=owner)
+    # Operators are held to it too (the cap is a setting, not a portal rule).
+    with pytest.raises(PermissionDeniedError):
+        services.api_key_create(account=verified_account, mode="test", created_by=None)
+    # Revoked and expired keys do not count; another account has its own cap.
+    services.api_key_revoke(api_key=keys[0], actor=owner)
+    ApiKey.objects.filter(pk=keys[1].pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    services.api_key_create(account=verified_account, mode="test", created_by=owner)
+    services.api_key_create(account=verified_account, mode="test", created_by=owner)
+    services.api_key_create(account=AccountFactory(), mode="test")
+
+
+def test_rotation_at_the_cap_stays_bounded(verified_account, settings):
+    settings.MAX_API_KEYS_PER_ACCOUNT = 2
+    owner = verified_account.owner
+    first, _ = services.api_key_create(account=verified_account, mode="test", created_by=owner)
+    second, _ = services.api_key_create(account=verified_account, mode="test", created_by=owner)
+    # A rotation does not count the key it replaces: a full account can rotate ...
+    services.api_key_rotate(api_key=first, actor=owner, grace_seconds=3600)
+    # ... but a key in its grace period counts until it ends, so a chain of rotations with
+    # grace periods cannot pile up working keys.
+    with pytest.raises(PermissionDeniedError):
+        services.api_key_rotate(api_key=second, actor=owner, grace_seconds=3600)
+    # Without a grace period the old key is gone at once: rotating is always possible.
+    replacement = ApiKey.objects.get(replaced_by__isnull=True, account=verified_account, revoked_at__isnull=True,
+                                     pk__gt=second.pk)
+    services.api_key_rotate(api_key=replacement, actor=owner, grace_seconds=0)
+
+
+def test_oauth_clients_are_capped_per_account(verified_account, settings):
+    settings.MAX_OAUTH_CLIENTS_PER_ACCOUNT = 2
+    for i in range(2):
+        services.oauth_client_create(account=verified_account, name=f"app {i}", mode="test")
+    with pytest.raises(PermissionDeniedError, match="at most 2 OAuth clients"):
+        services.oauth_client_create(account=verified_account, name="one more", mode="test")
+    services.oauth_client_delete(client=verified_account.oauth_clients.first())
+    services.oauth_client_create(account=verified_account, name="replacement", mode="test")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creation_cannot_pass_the_cap(settings):
+    """The burst of the report (60 keys in 2.5 s) as concurrent requests: the account's row
+    lock lets exactly the cap through."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite serialises writers anyway)")
+    settings.MAX_API_KEYS_PER_ACCOUNT = 3
+    account = AccountFactory()
+    barrier = threading.Barrier(8)
+    refused: list[Exception] = []
+
+    def create() -> None:
+        from django.db import connections
+
+        barrier.wait()
+        try:
+            services.api_key_create(account=account, mode="test")
+        except PermissionDeniedError as e:
+            refused.append(e)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert ApiKey.objects.filter(account=account).count() == 3 and len(refused) == 5
+
+
+def test_the_portal_shows_the_cap_as_a_message(verified_account, settings):
+    from django.test import Client
+
+    settings.MAX_API_KEYS_PER_ACCOUNT = 1
+    settings.MAX_OAUTH_CLIENTS_PER_ACCOUNT = 1
+    portal = Client()
+    portal.force_login(verified_account.owner)
+    assert portal.post("/portal/keys/create/", {"name": "a", "mode": "test"}).status_code == 201
+    refused = portal.post("/portal/keys/create/", {"name": "b", "mode": "test"})
+    assert refused.status_code == 403 and "at most 1 active API keys" in refused.content.decode()
+    assert portal.post("/portal/apps/create/", {"name": "a", "mode": "test"}).status_code == 201
+    refused = portal.post("/portal/apps/create/", {"name": "b", "mode": "test"})
+    assert refused.status_code == 403 and "at most 1 OAuth clients" in refused.content.decode()
