@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -251,6 +252,37 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Weather API] "
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# Signup does the same work for a known and a new email (no timing oracle); a reset goes only
+# to a verified address or an account's own sign-up address (accounts/forms.py).
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm", "reset_password": "accounts.forms.ResetPasswordForm"}
+# One email address per user: nobody can park someone else's address on their account as an
+# unverified secondary (docs/security.md, API6).
+ACCOUNT_MAX_EMAIL_ADDRESSES = 1
+# Emails link only to this base, never to the request's Host (accounts/adapter.py). Unset:
+# the development server with DJANGO_DEBUG=1, else https:// and the first DJANGO_ALLOWED_HOSTS
+# entry (the overlays list the public host first).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL") or (
+    "http://127.0.0.1:8000" if DEBUG else f"https://{ALLOWED_HOSTS[0] if ALLOWED_HOSTS else ''}"
+)
+_public = urlsplit(PUBLIC_BASE_URL)
+if (_public.scheme not in {"http", "https"} or not _public.hostname or _public.hostname[0] in ".*"
+        or _public.path.strip("/") or _public.query or _public.fragment):
+    raise ImproperlyConfigured(
+        f"PUBLIC_BASE_URL must be an origin such as https://api.example.com, got {PUBLIC_BASE_URL!r}: "
+        "set it, or list the public host first in DJANGO_ALLOWED_HOSTS."
+    )
+PUBLIC_BASE_URL = f"{_public.scheme}://{_public.netloc}"
+
+# Client addresses. Behind the ALB, REMOTE_ADDR is the ALB; the client is the entry the
+# trusted proxies appended to X-Forwarded-For, counted from the right (1 on EKS: the ALB
+# appends the address it saw). Every client-address limit — axes' lockouts and allauth's rate
+# limits — keys on accounts.axes.client_ip, which reads this one setting.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
+# allauth's failed-login limit without its per-email part ("5/5m/key" by default), which let
+# anyone anywhere lock an owner out: axes locks per (account, client address) instead.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
 
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25  # hours
@@ -259,13 +291,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "login"
 # allauth passes ``email=`` to authenticate(), not ``login=``; see accounts/axes.py.
 AXES_USERNAME_CALLABLE = "accounts.axes.axes_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.axes.client_ip"
 AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
-# Behind the ALB the client address is the right-most X-Forwarded-For entry the ALB added;
-# count the proxies in front of the pods (1 on EKS) so lockouts are per client, not per ALB.
-AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-if AXES_IPWARE_PROXY_COUNT:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 - a model name
