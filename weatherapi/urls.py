@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from weatherapi import health
-from weatherapi.views import api_not_found
+from weatherapi.views import SchemaView, api_not_found
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -11,7 +11,8 @@ urlpatterns = [
     path("metrics", health.metrics, name="metrics"),
     path("v1/", include("forecasts.urls")),
     path("v1/", include("billing.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Built once per process (weatherapi.views.SchemaView).
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("o/", include("accounts.oauth_urls")),

@@ -225,3 +225,59 @@ def test_success_examples_match_their_schema(schema, path):
     root = {**convert(content["schema"]), "$defs": defs}
     for example in content["examples"].values():
         jsonschema.validate(example["value"], root)
+
+
+# --- Issue 19, item 6: /api/schema/ is built once per process -------------------------------
+
+
+@pytest.fixture
+def fresh_schema_view():
+    from weatherapi.views import SchemaView
+
+    SchemaView.clear()
+    yield
+    SchemaView.clear()
+
+
+@pytest.mark.django_db
+def test_schema_endpoint_builds_the_document_once_per_process(client, monkeypatch, fresh_schema_view):
+    builds = []
+    original = SchemaGenerator.get_schema
+
+    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        builds.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", counting)
+    yaml_bodies = {client.get("/api/schema/").content for _ in range(3)}
+    json_bodies = {client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content
+                   for _ in range(2)}
+    # Parameters that used to force a rebuild each (an attacker picks a new value each time).
+    client.get("/api/schema/?lang=de")
+    client.get("/api/schema/?version=x1")
+    client.get("/api/schema/", HTTP_ACCEPT="application/json; indent=7")
+    assert len(builds) == 1
+    assert len(yaml_bodies) == 1 and len(json_bodies) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_production_schema_is_the_committed_document_in_both_formats(tmp_path):
+    import json
+
+    import requests
+
+    from tests.support.production import HTTPS, production_server
+
+    committed = yaml.safe_load(COMMITTED.read_text(encoding="utf-8"))
+    with production_server(tmp_path) as server:
+        for _ in range(2):
+            served = requests.get(f"{server.url}/api/schema/", headers=HTTPS, timeout=30)
+            assert served.status_code == 200
+            assert served.headers["Content-Type"] == "application/vnd.oai.openapi; charset=utf-8"
+            assert yaml.safe_load(served.content) == committed
+        as_json = requests.get(f"{server.url}/api/schema/",
+                               headers={**HTTPS, "Accept": "application/vnd.oai.openapi+json"}, timeout=30)
+        assert as_json.headers["Content-Type"].startswith("application/vnd.oai.openapi+json")
+        assert json.loads(as_json.content) == committed
+        assert as_json.headers["Content-Disposition"] == 'inline; filename="Weather API.json"'
