@@ -112,3 +112,76 @@ def test_auth_pages_use_site_layout_and_bound_labels(client, url):
     for input_id in re.findall(r'<input[^>]*type="(?:email|password|text)"[^>]*\bid="([^"]+)"', body):
         assert f'for="{input_id}"' in body
     assert re.search(r"<button[^>]*>\s*\w", body)
+
+
+def test_signup_hashes_the_password_for_a_known_email_too(client, monkeypatch):
+    """The same work either way, so the answer's timing does not tell (issue 19, item 7)."""
+    from django.contrib.auth import hashers
+
+    existing = AccountFactory().owner
+    verify(existing)
+    calls = []
+    hasher = type(hashers.get_hasher())
+    real = hasher.encode
+    monkeypatch.setattr(hasher, "encode", lambda self, *a, **kw: calls.append(1) or real(self, *a, **kw))
+    _signup(client, existing.email)
+    known = len(calls)
+    client.logout()
+    _signup(client, "another-new@example.com")
+    assert known == len(calls) - known == 1
+
+
+def test_email_links_use_public_base_url_not_the_host(client, settings):
+    settings.PUBLIC_BASE_URL = "https://portal.example.test"
+    account = AccountFactory()
+    verify(account.owner)
+    client.post("/accounts/password/reset/", {"email": account.owner.email}, HTTP_HOST="localhost:31337")
+    _signup(client, "linked@example.com")
+    bodies = "\n".join(m.body for m in mail.outbox)
+    assert "31337" not in bodies and "testserver" not in bodies
+    assert "https://portal.example.test/accounts/password/reset/key/" in bodies
+    assert "https://portal.example.test/accounts/confirm-email/" in bodies
+
+
+def test_one_email_address_per_user(client):
+    account = AccountFactory()
+    verify(account.owner)
+    client.force_login(account.owner)
+    client.post("/accounts/email/", {"email": "someone-else@example.com", "action_add": ""})
+    assert not EmailAddress.objects.filter(email="someone-else@example.com").exists()
+
+
+def test_unverified_address_elsewhere_neither_blocks_signup_nor_gets_resets(client):
+    squatter = AccountFactory().owner
+    verify(squatter)
+    EmailAddress.objects.create(user=squatter, email="owner@example.com", verified=False, primary=False)
+    client.post("/accounts/password/reset/", {"email": "owner@example.com"})
+    assert "/password/reset/key/" not in mail.outbox[-1].body
+    _signup(client, "owner@example.com")
+    owner = User.objects.get(email="owner@example.com")
+    assert list(EmailAddress.objects.filter(email="owner@example.com").values_list("user", flat=True)) == [owner.pk]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"DJANGO_DEBUG": "1"}, "http://127.0.0.1:8000"),
+        ({"DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "api.example.com,10.0.0.1"}, "https://api.example.com"),
+        ({"DJANGO_DEBUG": "0", "PUBLIC_BASE_URL": "https://portal.example.com/"}, "https://portal.example.com"),
+        ({"DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": ".example.com"}, "ImproperlyConfigured"),
+        ({"DJANGO_DEBUG": "0", "PUBLIC_BASE_URL": "https://x.example.com/path"}, "ImproperlyConfigured"),
+    ],
+)
+def test_public_base_url_is_set_or_derived(env, expected):
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PUBLIC_BASE_URL"))}
+    base.update({"DJANGO_SECRET_KEY": "x" * 50, "DJANGO_SETTINGS_MODULE": "weatherapi.settings", **env})
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.PUBLIC_BASE_URL)"],
+        env=base, capture_output=True, text=True, timeout=60,
+    )
+    output = result.stdout.strip() or result.stderr
+    assert expected in output, output

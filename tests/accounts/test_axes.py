@@ -6,7 +6,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.test import RequestFactory
 
-from accounts.axes import axes_username
+from accounts.axes import axes_username, client_ip
 from tests.accounts.conftest import PASSWORD, verify
 from tests.factories import AccountFactory
 
@@ -57,3 +57,45 @@ def test_axes_username_reads_allauth_admin_and_post_shapes():
 
 def test_axes_backend_comes_first(settings):
     assert settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
+
+
+@pytest.mark.parametrize(
+    ("count", "forwarded_for", "expected"),
+    [
+        (0, "203.0.113.7", "10.0.0.5"),  # no trusted proxy: the header is ignored
+        (1, None, "10.0.0.5"),  # straight to the pod (a probe)
+        (1, "203.0.113.7", "203.0.113.7"),  # the ALB appended the client
+        (1, "198.51.100.1, 203.0.113.7", "203.0.113.7"),  # a spoofed left-most entry is ignored
+        (1, '198.51.100.1, ", 203.0.113.7', "203.0.113.7"),  # so is a quote meant to hide the real one
+        (1, "198.51.100.1, garbage", "10.0.0.5"),  # not an address: never a client-chosen value
+        (2, "198.51.100.1, 203.0.113.7, 10.1.2.3", "203.0.113.7"),  # two proxies
+        (2, "203.0.113.7", "10.0.0.5"),  # fewer entries than proxies
+        (1, "2001:db8::1", "2001:db8::1"),
+    ],
+)
+def test_client_ip_is_what_the_trusted_proxies_appended(settings, count, forwarded_for, expected):
+    settings.TRUSTED_PROXY_COUNT = count
+    meta = {"REMOTE_ADDR": "10.0.0.5"}
+    if forwarded_for is not None:
+        meta["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    request = RequestFactory().post("/accounts/login/", **meta)
+    assert client_ip(request) == expected
+
+
+def test_axes_and_allauth_key_on_the_same_client_address(settings):
+    from allauth.account.adapter import get_adapter
+    from axes.helpers import get_client_ip_address
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="10.0.0.5",
+                                    HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.7")
+    assert get_client_ip_address(request) == get_adapter().get_client_ip(request) == "203.0.113.7"
+
+
+def test_one_setting_configures_every_client_address_limit(settings):
+    assert settings.AXES_CLIENT_IP_CALLABLE == "accounts.axes.client_ip"
+    assert settings.ALLAUTH_TRUSTED_PROXY_COUNT == settings.TRUSTED_PROXY_COUNT
+    # allauth's per-email failed-login limit would let anyone lock an owner out from anywhere.
+    from allauth.account import app_settings
+
+    assert app_settings.RATE_LIMITS["login_failed"] == "10/m/ip"
