@@ -161,6 +161,22 @@ class Invoice(models.Model):
         super().save(*args, **kwargs)
 
 
+class InvoiceSequence(models.Model):
+    """The last invoice number an issuer used in a year: numbers are ``<prefix>-<year>-<n>``,
+    consecutive, and say nothing about the account (billing/services/invoices.py takes the
+    row's lock inside the transaction that issues the invoices)."""
+
+    prefix = models.CharField(max_length=8)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="invoice_sequence_one_per_year")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.year}: {self.last}"
+
+
 class InvoiceLine(models.Model):
     class Kind(models.TextChoices):
         FEE = "fee", "Monthly fee"

@@ -60,7 +60,7 @@ def test_metered_plan_total_matches_hand_computation():
     assert lines["fee"].amount == Decimal("40.00")
     assert lines["overage"].quantity == 1_233 and lines["overage"].amount == Decimal("0.19")
     assert invoice.total == Decimal("40.19")
-    assert invoice.billable_requests == 2_233 and invoice.number == f"WX-202610-{account.pk:07d}"
+    assert invoice.billable_requests == 2_233 and invoice.number.startswith("WX-")
 
 
 def test_hard_capped_plan_has_no_overage_line():
@@ -144,5 +144,49 @@ def test_two_concurrent_closes_issue_each_invoice_once():
         t.join()
     assert sum(issued) == 30
     assert Invoice.objects.count() == 30
+    # The runs took turns on the sequence: 30 consecutive numbers, none spent twice or lost.
+    year = Invoice.objects.first().issued_at.year
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == [f"WX-{year}-{n:06d}" for n in range(1, 31)]
     for invoice in Invoice.objects.prefetch_related("lines"):
         assert len(invoice.lines.all()) == 2 and invoice.total == Decimal("6.00")
+
+
+# --- Issue 19, item 14: opaque, consecutive invoice numbers -----------------------------------
+
+
+def test_invoice_numbers_are_consecutive_per_year_and_carry_no_account_id():
+    accounts = [_old_account() for _ in range(3)]
+    assert billing_period_close(period=PERIOD, now=datetime(2026, 11, 2, tzinfo=UTC)) == 3
+    numbers = dict(Invoice.objects.values_list("account_id", "number"))
+    assert [numbers[a.pk] for a in accounts] == ["WX-2026-000001", "WX-2026-000002", "WX-2026-000003"]
+    # Closing again issues nothing and spends no number; the next month continues the count.
+    assert billing_period_close(period=PERIOD, now=datetime(2026, 11, 3, tzinfo=UTC)) == 0
+    billing_period_close(period=date(2026, 11, 1), now=datetime(2026, 12, 1, 1, tzinfo=UTC))
+    november = sorted(Invoice.objects.filter(period=date(2026, 11, 1)).values_list("number", flat=True))
+    assert november == ["WX-2026-000004", "WX-2026-000005", "WX-2026-000006"]
+    # A new year of issue starts again at 1.
+    billing_period_close(period=date(2026, 12, 1), now=datetime(2027, 1, 1, 1, tzinfo=UTC))
+    assert sorted(Invoice.objects.filter(period=date(2026, 12, 1)).values_list("number", flat=True))[0] == "WX-2027-000001"
+    for account in accounts:  # the old format was WX-<yyyymm>-<account id>
+        assert not Invoice.objects.filter(number__endswith=f"-{account.pk:07d}").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_production_invoice_list_shows_opaque_numbers(tmp_path):
+    import re
+
+    import requests
+
+    from tests.factories import api_key_for
+    from tests.support.production import HTTPS, production_server
+
+    account = _old_account()
+    key = api_key_for(account, mode="live")
+    billing_period_close(period=PERIOD, now=datetime(2026, 11, 2, tzinfo=UTC))
+    with production_server(tmp_path) as server:
+        response = requests.get(f"{server.url}/v1/account/invoices", headers={**HTTPS, "X-API-Key": key}, timeout=30)
+    assert response.status_code == 200, response.text
+    numbers = [item["number"] for item in response.json()["invoices"]]
+    assert numbers and all(re.fullmatch(r"WX-\d{4}-\d{6}", n) for n in numbers), numbers
+    assert not any(n.endswith(f"{account.pk:07d}") for n in numbers)
