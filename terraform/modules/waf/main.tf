@@ -12,6 +12,123 @@ resource "aws_wafv2_web_acl" "this" {
     allow {}
   }
 
+  # Request size limits (docs/deploy.md, "Request size limits"). gunicorn answers requests
+  # over its own limits (request line 8190 bytes, 100 header fields of 8190 bytes) with an
+  # HTML 414/431 page; these rules stop them first, below those limits, with a JSON problem
+  # document, and run before the managed groups so their size rules (the same URI and query
+  # limits) never answer with a bare 403.
+  custom_response_body {
+    key          = "uri-too-long"
+    content_type = "APPLICATION_JSON"
+    content = jsonencode({
+      type   = "https://docs.weatherapi.example/errors/invalid_parameter"
+      title  = "URI too long"
+      status = 414
+      code   = "invalid_parameter"
+      detail = "The URI path may be at most ${var.max_uri_path_bytes} bytes and the query string at most ${var.max_query_string_bytes} bytes."
+    })
+  }
+
+  custom_response_body {
+    key          = "headers-too-large"
+    content_type = "APPLICATION_JSON"
+    content = jsonencode({
+      type   = "https://docs.weatherapi.example/errors/invalid_parameter"
+      title  = "Request header fields too large"
+      status = 431
+      code   = "invalid_parameter"
+      detail = "Request headers may be at most 8192 bytes and 200 fields in all."
+    })
+  }
+
+  rule {
+    name     = "uri-too-long"
+    priority = 1
+    action {
+      block {
+        custom_response {
+          response_code            = 414
+          custom_response_body_key = "uri-too-long"
+        }
+      }
+    }
+    statement {
+      or_statement {
+        statement {
+          size_constraint_statement {
+            comparison_operator = "GT"
+            size                = var.max_uri_path_bytes
+            field_to_match {
+              uri_path {}
+            }
+            text_transformation {
+              priority = 0
+              type     = "NONE"
+            }
+          }
+        }
+        statement {
+          size_constraint_statement {
+            comparison_operator = "GT"
+            size                = var.max_query_string_bytes
+            field_to_match {
+              query_string {}
+            }
+            text_transformation {
+              priority = 0
+              type     = "NONE"
+            }
+          }
+        }
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${var.name}-uri-too-long"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  # WAF sees at most 8 KB and 200 header fields of a request on an ALB; "oversize_handling =
+  # MATCH" blocks anything beyond that, so no single header line reaches gunicorn's 8190-byte
+  # limit. (The size comparison itself never matches what WAF can inspect.)
+  rule {
+    name     = "headers-too-large"
+    priority = 2
+    action {
+      block {
+        custom_response {
+          response_code            = 431
+          custom_response_body_key = "headers-too-large"
+        }
+      }
+    }
+    statement {
+      size_constraint_statement {
+        comparison_operator = "GT"
+        size                = 8192
+        field_to_match {
+          headers {
+            match_pattern {
+              all {}
+            }
+            match_scope       = "ALL"
+            oversize_handling = "MATCH"
+          }
+        }
+        text_transformation {
+          priority = 0
+          type     = "NONE"
+        }
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${var.name}-headers-too-large"
+      sampled_requests_enabled   = true
+    }
+  }
+
   rule {
     name     = "aws-common"
     priority = 10

@@ -9,6 +9,18 @@ variable "rate_limit_per_5_minutes" {
   default     = 3000
 }
 
+variable "max_uri_path_bytes" {
+  description = "Longest URI path passed on; longer ones get a JSON 414 (AWSManagedRulesCommonRuleSet blocks over 1024 too)."
+  type        = number
+  default     = 1024
+}
+
+variable "max_query_string_bytes" {
+  description = "Longest query string passed on; longer ones get a JSON 414 (the API's own cap is 2048 characters)."
+  type        = number
+  default     = 2048
+}
+
 variable "logs_kms_key_arn" {
   description = "KMS key for the WAF log group."
   type        = string
