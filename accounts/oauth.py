@@ -13,7 +13,8 @@ django-oauth-toolkit does the protocol; this module adds what a hostile client n
   shape (docs/design.md, errors) with ``"error": "slow_down"``:
 
   - every token request per client address (``OAUTH_TOKEN_ATTEMPTS_PER_ADDRESS`` a minute),
-    checked before any hashing;
+    checked before any hashing; the address is ``accounts.axes.client_ip``'s, the one every
+    client-address limit reads (``TRUSTED_PROXY_COUNT``);
   - failed client authentications per presented client id
     (``OAUTH_TOKEN_FAILURES_PER_CLIENT`` a minute), checked before any hashing; successes
     never count, so a client with the right secret is held up only while someone else is
@@ -35,7 +36,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import ipaddress
 import math
 import threading
 import time
@@ -53,34 +53,13 @@ from oauth2_provider import views as oauth2_views
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
+from accounts.axes import client_ip
 from weatherapi.context import request_context
 from weatherapi.redis import redis_client, redis_failed
 
 ADDRESS_WINDOW = 60
 FAILURE_WINDOW = 60
 MINT_WINDOW = 3600
-
-
-def client_address(request: HttpRequest) -> str | None:
-    """The client's address, as every client-address limit reads it.
-
-    With ``TRUSTED_PROXY_COUNT`` = N > 0, the N-th ``X-Forwarded-For`` entry from the right
-    (what the trusted proxies appended: the ALB appends the address it saw); entries to its
-    left are the client's own and never read. Without the header, with N = 0, or when that
-    entry is not an address, ``REMOTE_ADDR``.
-    """
-    remote = request.META.get("REMOTE_ADDR") or None
-    count = getattr(settings, "TRUSTED_PROXY_COUNT", getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0)) or 0
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if count <= 0 or not forwarded:
-        return remote
-    entries = forwarded.split(",")
-    if len(entries) < count:
-        return remote
-    try:
-        return str(ipaddress.ip_address(entries[-count].strip()))
-    except ValueError:
-        return remote
 
 
 class WindowCounter:
@@ -245,7 +224,7 @@ class TokenView(oauth2_views.TokenView):
     """django-oauth-toolkit's token view behind the per-address and per-client-id limits."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        address = client_address(request) or "-"
+        address = client_ip(request) or "-"
         client_key = _client_key(presented_client_id(request))
         retry = token_limits.hit(f"addr:{address}", limit=settings.OAUTH_TOKEN_ATTEMPTS_PER_ADDRESS,
                                  window=ADDRESS_WINDOW)

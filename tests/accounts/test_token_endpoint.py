@@ -18,7 +18,7 @@ import requests
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from oauth2_provider.models import get_access_token_model
 
-from accounts.oauth import client_address, token_limits
+from accounts.oauth import token_limits
 from accounts.services import account_suspend, oauth_client_create
 from tests.factories import AccountFactory
 from tests.support.production import HTTPS, production_server
@@ -87,15 +87,6 @@ def test_unknown_and_known_client_ids_cost_one_secret_check_each(client, monkeyp
         response = client.post("/o/token/", data, **kwargs)
         assert response.status_code == 401 and response.json()["error"] == "invalid_client", what
         assert len(checks) == 1, (what, len(checks))
-
-
-def test_client_address_is_the_entry_the_trusted_proxy_added(rf, settings):
-    settings.TRUSTED_PROXY_COUNT = 1
-    assert client_address(rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9", REMOTE_ADDR="10.0.0.1")) == "203.0.113.9"
-    assert client_address(rf.get("/", REMOTE_ADDR="10.0.0.1")) == "10.0.0.1"
-    assert client_address(rf.get("/", HTTP_X_FORWARDED_FOR="junk", REMOTE_ADDR="10.0.0.1")) == "10.0.0.1"
-    settings.TRUSTED_PROXY_COUNT = 0
-    assert client_address(rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.9", REMOTE_ADDR="10.0.0.1")) == "10.0.0.1"
 
 
 # --- Item 6: the limits, through gunicorn with the production settings --------------------
