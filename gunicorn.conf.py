@@ -29,6 +29,9 @@ backlog = _int("GUNICORN_BACKLOG", 2048)
 # gunicorn's own 414 is an HTML page; let long URLs reach Django, which answers a problem
 # document (the API caps query strings at 2,048 characters). 8190 is gunicorn's maximum.
 limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
+# Above the WAF's 200-header rule plus what the ALB adds, so a request the WAF lets through
+# never meets gunicorn's HTML 431 (docs/deploy.md, request size limits).
+limit_request_fields = _int("GUNICORN_LIMIT_REQUEST_FIELDS", 256)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm" if Path("/dev/shm").is_dir() else None)  # noqa: S108 - gunicorn heartbeat files

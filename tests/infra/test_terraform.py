@@ -361,6 +361,16 @@ def test_waf_rules_and_logging():
     assert "block" in b(rate[0]["action"])
     priorities = [r["priority"] for r in rules]
     assert len(priorities) == len(set(priorities))
+    # Oversized requests get the WAF's JSON problem before gunicorn's HTML 414/431 page, and
+    # before any managed rule group sees them.
+    by_name = {r["name"]: r for r in rules}
+    for name in ("uri-too-long", "headers-too-large"):
+        rule = by_name[name]
+        assert rule["priority"] < min(r["priority"] for r in rules if "managed_rule_group_statement" in b(r["statement"]))
+        assert name in str(rule["action"])  # answers with its custom JSON body
+    bodies = acl["custom_response_body"] if isinstance(acl["custom_response_body"], list) else [acl["custom_response_body"]]
+    assert {body["key"] for body in bodies} >= {"uri-too-long", "headers-too-large"}
+    assert all(body["content_type"] == "APPLICATION_JSON" for body in bodies)
     logging = single(MODULES["waf"], "resource", "aws_wafv2_web_acl_logging_configuration")
     assert "aws_cloudwatch_log_group.waf" in str(logging["log_destination_configs"])
     group = single(MODULES["waf"], "resource", "aws_cloudwatch_log_group")
