@@ -22,6 +22,7 @@ LINK_RE = re.compile(r"https?://[^\s]+/accounts/confirm-email/[^\s]+/")
 def test_signup_verify_login_key_lifecycle_and_oauth(page, live_server, upstream, shot, monkeypatch, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     base = live_server.url
+    settings.PUBLIC_BASE_URL = base  # the links in emails lead to this server
 
     page.goto("/")
     assert page.get_by_role("heading", level=1).is_visible()
