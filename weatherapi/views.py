@@ -37,8 +37,8 @@ def handler500(request: HttpRequest) -> HttpResponse:
 class SchemaView(SpectacularAPIView):
     """``/api/schema/``: the OpenAPI document, built once per process.
 
-    drf-spectacular's view rebuilds the document on every request (100–330 ms of CPU, no
-    login, no limit: anyone could keep workers busy with it). The document depends only
+    drf-spectacular's view rebuilds the document on every request (a costly walk of every
+    view, with no login and no limit: anyone could keep workers busy with it). The document depends only
     on the code, so each process builds it on first use (one build at a time; concurrent
     first requests wait for it) and keeps one rendering per format: YAML or JSON by
     content negotiation, as before. What is no longer honoured, because each would
