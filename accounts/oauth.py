@@ -5,9 +5,9 @@ django-oauth-toolkit does the protocol; this module adds what a hostile client n
 
 * **The same work for every client id.** A client secret is checked with the password
   hasher (PBKDF2, ~0.5 s by design). An unknown client id used to answer at once, which
-  told an attacker which ids exist; now a failed authentication that checked no secret
-  runs the hasher against a dummy hash, as Django's ``ModelBackend`` does for an unknown
-  user.
+  told an attacker which ids exist; now a 401 for a client id that does not exist runs
+  the hasher against a dummy hash before it leaves, as Django's ``ModelBackend`` does for
+  an unknown user.
 * **Limits** (fixed windows, in Redis so every process shares them; per process while
   Redis is unavailable), each answered ``429`` with ``Retry-After`` in the OAuth2 error
   shape (docs/design.md, errors) with ``"error": "slow_down"``:
@@ -40,7 +40,6 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from contextvars import ContextVar
 from functools import cache
 from typing import Any
 from urllib.parse import unquote_plus
@@ -50,6 +49,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import get_random_string
 from oauth2_provider import views as oauth2_views
+from oauth2_provider.models import get_application_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -168,27 +168,9 @@ def _dummy_hash() -> str:
     return make_password(get_random_string(32))
 
 
-_secret_checks: ContextVar[int] = ContextVar("wx_oauth_secret_checks", default=0)
-
-
 class ClientCredentialsValidator(OAuth2Validator):
     """Only the client-credentials grant, only for clients created through our services,
     never for a suspended account, the same work for known and unknown client ids."""
-
-    def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
-        _secret_checks.set(_secret_checks.get() + 1)
-        return bool(super()._check_secret(provided_secret, stored_secret))
-
-    def authenticate_client(self, request: Any, *args: Any, **kwargs: Any) -> bool:
-        token = _secret_checks.set(0)
-        try:
-            authenticated = bool(super().authenticate_client(request, *args, **kwargs))
-            if not authenticated and _secret_checks.get() == 0:
-                # Unknown client id (or undecodable credentials): the hasher's work anyway.
-                check_password("not-a-client-secret", _dummy_hash())
-            return authenticated
-        finally:
-            _secret_checks.reset(token)
 
     def validate_grant_type(self, client_id: str, grant_type: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
         from accounts.models import OAuthClient
@@ -225,7 +207,8 @@ class TokenView(oauth2_views.TokenView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         address = client_ip(request) or "-"
-        client_key = _client_key(presented_client_id(request))
+        client_id = presented_client_id(request)
+        client_key = _client_key(client_id)
         retry = token_limits.hit(f"addr:{address}", limit=settings.OAUTH_TOKEN_ATTEMPTS_PER_ADDRESS,
                                  window=ADDRESS_WINDOW)
         failures = f"fail:{client_key}"
@@ -235,8 +218,13 @@ class TokenView(oauth2_views.TokenView):
         if retry is not None:
             return _slow_down(request, retry)
         response: HttpResponse = super().post(request, *args, **kwargs)
-        if response.status_code == 401 and client_key is not None:
-            token_limits.hit(failures, limit=settings.OAUTH_TOKEN_FAILURES_PER_CLIENT, window=FAILURE_WINDOW)
+        if response.status_code == 401:
+            if client_key is not None:
+                token_limits.hit(failures, limit=settings.OAUTH_TOKEN_FAILURES_PER_CLIENT, window=FAILURE_WINDOW)
+            if client_id is None or not get_application_model().objects.filter(client_id=client_id).exists():
+                # No such client (or no readable credentials): no secret was checked, so
+                # the hasher's work now, before the answer leaves.
+                check_password("not-a-client-secret", _dummy_hash())
         if response.status_code == 429:
             request_context(request).error_code = "rate_limited"
         return response
