@@ -10,6 +10,7 @@ plan's), so that authenticated traffic goes on.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
@@ -27,13 +28,15 @@ _LAST_SEEN_MAX = 10_000
 
 logger = logging.getLogger(__name__)
 _last_seen: OrderedDict[int, PlanLimits] = OrderedDict()
+_last_seen_lock = threading.Lock()
 
 
 def _remember(account_id: int, limits: PlanLimits) -> PlanLimits:
-    _last_seen[account_id] = limits
-    _last_seen.move_to_end(account_id)
-    while len(_last_seen) > _LAST_SEEN_MAX:
-        _last_seen.popitem(last=False)
+    with _last_seen_lock:  # a worker's threads share it
+        _last_seen[account_id] = limits
+        _last_seen.move_to_end(account_id)
+        while len(_last_seen) > _LAST_SEEN_MAX:
+            _last_seen.popitem(last=False)
     return limits
 
 
