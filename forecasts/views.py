@@ -176,6 +176,7 @@ class WeatherApiView(ApiView):
 
     _prepared: bytes | None = None
     _prepared_hits: tuple[str, ...] = ()
+    _query: dict[str, Any] | None = None  # validated by ``prepare``, not again by ``get``
 
     def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
         raise NotImplementedError
@@ -184,8 +185,9 @@ class WeatherApiView(ApiView):
         if request.method != "GET":
             return
         try:
+            self._query = self.query(request)
             with local_only() as hits:
-                answer = self.answer(principal_of(request), self.query(request))
+                answer = self.answer(principal_of(request), self._query)
         except (NotLocal, ApplicationError, APIException):
             return  # answered in ``get``, after the throttle, as ever
         self._prepared, self._prepared_hits = answer.render(), tuple(hits)
@@ -195,7 +197,8 @@ class WeatherApiView(ApiView):
     def get(self, request: Request) -> HttpResponse:
         body = self._prepared
         if body is None:
-            answer = self.answer(principal_of(request), self.query(request))
+            q = self._query if self._query is not None else self.query(request)
+            answer = self.answer(principal_of(request), q)
             body = answer.render()
             request_context(request).cache = _cache_outcome(answer)
         else:
