@@ -289,18 +289,32 @@ def _last_used_update(records: Sequence[UsageRecord]) -> None:
             cursor.execute(sql, params)
 
 
+def _is_refusal(record: UsageRecord) -> bool:
+    """A call the throttle refused (429 ``rate_limited`` / ``quota_exceeded``): nothing else
+    under /v1/ answers 429 (an upstream's 429 is our 503)."""
+    return record.status == 429
+
+
 def usage_events_store(*, records: Sequence[UsageRecord]) -> int:
     """Store events idempotently with their rollups and ``last_used_at``, in one
-    transaction; returns how many were new."""
+    transaction; returns how many were new.
+
+    Refused calls are counted in the rollups (requests and errors) without an event row
+    each: a client hammering past its limit would otherwise add a row per refusal. Having
+    no row, they are counted at least once rather than exactly once (a batch stored again
+    after a worker crash counts its refusals twice); they are never billable.
+    """
     unique = _dedupe(records)
     if not unique:
         return 0
+    refused = [r for r in unique if _is_refusal(r)]
+    kept = [r for r in unique if not _is_refusal(r)] if refused else unique
     with transaction.atomic():
-        inserted_ids = _insert_events(unique)
-        inserted = [r for r in unique if r.id in inserted_ids]
-        _rollup_add(inserted)
-        _last_used_update(inserted)
-    return len(inserted)
+        inserted_ids = _insert_events(kept) if kept else set()
+        inserted = [r for r in kept if r.id in inserted_ids]
+        _rollup_add([*inserted, *refused])
+        _last_used_update([*inserted, *refused])
+    return len(inserted) + len(refused)
 
 
 def _decoded(entries: Iterable[str | bytes | None]) -> list[UsageRecord]:

@@ -88,9 +88,10 @@ def _stored(ids) -> list[tuple]:
 
 
 def _as_stored(records) -> list[tuple]:
-    """What the event table must hold for these records."""
+    """What the event table must hold for these records: a row for each but the refused
+    (429) ones, which are only counted in the rollups."""
     return sorted((r.id, r.account_id, r.credential_type, r.credential_id, r.endpoint, r.mode, r.status, r.billable,
-                   r.cache or "", r.latency_ms, r.occurred_at, r.request_id) for r in records)
+                   r.cache or "", r.latency_ms, r.occurred_at, r.request_id) for r in records if r.status != 429)
 
 
 def _rollups(account) -> list[tuple]:
@@ -131,6 +132,7 @@ def test_entries_store_keeps_what_the_record_store_keeps(account):
     records = _varied(account, 300)
     assert usage_entries_store(entries=[r.to_json().encode() for r in records]) == 300
     as_entries, rollups = _stored([r.id for r in records]), _rollups(account)
+    assert any(r.status == 429 for r in records)
     assert as_entries == _as_stored(records)
     assert rollups == _as_rolled_up(records)
     assert len(rollups) > 10 and {day for day, *_ in rollups} == {date(2026, 11, 30), date(2026, 12, 1)}
@@ -145,12 +147,12 @@ def test_entries_written_by_earlier_code_are_read_alike(account):
     # The stream may hold entries of an older release: the JSON keys stay what they were.
     entry = (
         '{"id":"0190a0c1b2c37d4e8f90a1b2c3d4e5f6","a":ACCOUNT,"ct":"api_key","ci":7,"ep":"weather.current",'
-        '"m":"live","s":429,"b":0,"c":null,"l":12,"t":1764547200.654321,"r":"req-1"}'
+        '"m":"live","s":404,"b":0,"c":null,"l":12,"t":1764547200.654321,"r":"req-1"}'
     ).replace("ACCOUNT", str(account.pk))
     assert usage_entries_store(entries=[entry.encode()]) == 1
     event_id = uuid.UUID("0190a0c1b2c37d4e8f90a1b2c3d4e5f6")
     assert _stored([event_id]) == [(
-        event_id, account.pk, "api_key", 7, "weather.current", "live", 429, False, "", 12,
+        event_id, account.pk, "api_key", 7, "weather.current", "live", 404, False, "", 12,
         datetime(2025, 12, 1, 0, 0, 0, 654321, tzinfo=UTC), "req-1",
     )]
     assert _rollups(account) == [(date(2025, 12, 1), "api_key", 7, "weather.current", "live", 1, 0, 1)]
@@ -162,7 +164,9 @@ def test_store_in_chunks_counts_each_new_event_once(account, monkeypatch):
     from billing.services import usage as usage_module
 
     monkeypatch.setattr(usage_module, "_CHUNK", 3)
-    records = _varied(account, 20)
+    # Refused calls are counted at least once, not exactly once: left out here.
+    records = [r for r in _varied(account, 40) if r.status != 429][:20]
+    assert len(records) == 20
     assert usage_events_store(records=records[:7]) == 7
     assert usage_entries_store(entries=[r.to_json() for r in [*records, *records[5:12]]]) == 13
     assert _stored([r.id for r in records]) == _as_stored(records)
@@ -179,7 +183,7 @@ def test_store_meets_rows_in_one_order_whatever_the_batch_order(account):
     with CaptureQueriesContext(connection) as queries:
         usage_entries_store(entries=[r.to_json() for r in reversed(sorted(records, key=lambda r: r.id))])
     (insert,) = [q["sql"] for q in queries.captured_queries if "usageevent" in q["sql"]]
-    positions = [insert.index(r.id.hex) for r in sorted(records, key=lambda r: r.id)]
+    positions = [insert.index(r.id.hex) for r in sorted(records, key=lambda r: r.id) if r.status != 429]
     assert positions == sorted(positions)
     (rollup,) = [q["sql"] for q in queries.captured_queries if "usagedaily" in q["sql"]]
     # Each row as the statement lists it: ('2026-11-30'[::date], account, 'oauth', 3, 'geocode.direct', ...
@@ -188,6 +192,15 @@ def test_store_meets_rows_in_one_order_whatever_the_batch_order(account):
     assert len(listed) > 10
     assert listed == sorted(listed)
     assert listed == [(day, account.pk, *bucket) for day, *bucket, _, _, _ in _as_rolled_up(records)]
+
+
+def test_refused_calls_are_counted_without_a_row_each(account):
+    refused = [_record(account, status=429, billable=False) for _ in range(50)]
+    answered = _record(account)
+    assert usage_entries_store(entries=[r.to_json() for r in [*refused, answered]]) == 51
+    assert UsageEvent.objects.filter(account=account).count() == 1
+    (rollup,) = _rollups(account)
+    assert rollup[-3:] == (51, 1, 50)  # requests, billable, errors
 
 
 def test_entries_store_is_idempotent_and_rolls_up_only_new_rows(account):
