@@ -1,6 +1,9 @@
 """Metering: one usage event per /v1/ request that resolved a principal, and the
 rate-limit headers on every such answer (errors included).
 
+An answer that is not a 2xx gives back the unit of the monthly quota that the throttle
+reserved for it (``billing.throttles.limiter_refund``): the quota counts billable answers.
+
 The event is recorded after the view has answered (the status and latency are part of
 it) and before the answer leaves: one XADD, or one database transaction without Redis
 (``billing.services.usage.usage_event_record``). When the view had its answer before the
@@ -27,7 +30,7 @@ from django.http import HttpRequest, HttpResponse
 
 from accounts.credentials import Principal
 from billing.services.usage import usage_event_record, usage_record_build
-from billing.throttles import RateState, limiter_peek
+from billing.throttles import RateState, limiter_peek, limiter_refund
 from weatherapi.context import request_context
 from weatherapi.errors import ServiceUnavailable, problem_response
 
@@ -79,6 +82,11 @@ class MeteringMiddleware:
                 response = problem_response(
                     ServiceUnavailable("Usage cannot be recorded right now.", retry_after=5)
                 )
+
+        if state.month_reserved is not None and not 200 <= response.status_code < 300:
+            # The quota counts billable answers: give back what the admission reserved.
+            limiter_refund(account_id=principal.account_id, state=state)
+            state = replace(state, month_used=max(0, state.month_used - 1), month_reserved=None)
 
         for name, value in state.headers().items():
             response[name] = value

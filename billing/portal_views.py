@@ -25,15 +25,21 @@ from billing.selectors import (
     usage_daily_series,
     usage_month_to_date,
 )
+from billing.throttles import limiter_peek
 
 
 class DashboardView(PortalView):
     """``/portal/``: the account's plan, this month's usage, credentials and recent events."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        # The quota number of /v1/account and the RateLimit headers: the throttle's counter.
+        rate = limiter_peek(account_id=self.account.pk)
         context = {
             **self.base_context(),
             "plan": plan_current_for_account(account_id=self.account.pk),
+            "period": account_period(
+                account_id=self.account.pk, month_counter=rate.month_used if rate.source == "redis" else None
+            ),
             "usage": usage_month_to_date(account_id=self.account.pk),
             "counts": account_selectors.credential_counts(account=self.account),
             "events": account_selectors.audit_event_recent(account=self.account),

@@ -14,12 +14,15 @@ Windows:
 * month: the calendar month in UTC, keyed by account and ``YYYYMM``; the key expires an
   hour after the month ends.
 
-What counts toward the monthly quota (a decision, written down here): every GET of a
-product endpoint (weather, geocode, air quality) that the throttle admits with a live
-credential, whatever its later status (``billing.endpoints.counts_toward_quota``).
-``/v1/account*``, HEAD, OPTIONS and test-mode calls count toward the minute burst only: the sandbox costs no upstream call and is never billed, and a
-client must be able to keep testing after using up its live quota. The monthly counter
-is therefore an upper bound of the billable count, which is taken from the usage rollups.
+What counts toward the monthly quota: what is billable, so that the API, the portal and the
+``RateLimit`` headers show one number (``billing.endpoints``). The script reserves one unit
+of the month when it admits a GET of a product endpoint with a live credential; when the
+answer is not a 2xx, the metering middleware gives it back (``limiter_refund``). The
+counter is therefore the billable count plus the answers still being computed, and a
+hard-capped plan never passes its cap however many misses run at once. ``/v1/account*``,
+HEAD, OPTIONS and test-mode calls count toward the minute burst only: the sandbox costs no
+upstream call and is never billed, and a client must be able to keep testing after using
+up its live quota.
 
 Plans with an overage price have no monthly cap (overage is billed), but the counter
 still runs and is reported in the rate-limit headers and ``GET /v1/account``.
@@ -120,6 +123,15 @@ return {verdict, minute, month, appended, limits[1], limits[2], limits[3], limit
 """
 
 
+# KEYS: month counter. Gives back one reserved unit, never below zero nor to a key that is
+# gone (expired with its month, or lost with Redis: nothing to give back to).
+_REFUND_LUA = """
+local month = tonumber(redis.call('GET', KEYS[1]) or '0')
+if month > 0 then return redis.call('DECR', KEYS[1]) end
+return month
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class RateState:
     """What the throttle saw (``weatherapi.context.RateReport``); the metering middleware
@@ -139,6 +151,9 @@ class RateState:
     # so the metering middleware records the request's event under the same id.
     event: UsageRecord | None = None
     event_appended: bool = False
+    # The month (``YYYYMM``) in which the admission reserved a unit of the quota, for the
+    # refund of an answer that is not billable; None when it reserved nothing.
+    month_reserved: str | None = None
 
     @property
     def minute_remaining(self) -> int:
@@ -196,9 +211,13 @@ def _month_of_minute(minute_id: int) -> tuple[str, int]:
     return f"{moment.year:04d}{moment.month:02d}", int(start.timestamp()) + days * 86400
 
 
-def _keys(account_id: int, w: Windows) -> tuple[str, str]:
+def _month_key(account_id: int, month_id: str) -> str:
     # The braces are a Redis Cluster hash tag: the keys of one account share a slot.
-    return f"wx:rl:{{a{account_id}}}:m:{w.minute_id}", f"wx:rl:{{a{account_id}}}:q:{w.month_id}"
+    return f"wx:rl:{{a{account_id}}}:q:{month_id}"
+
+
+def _keys(account_id: int, w: Windows) -> tuple[str, str]:
+    return f"wx:rl:{{a{account_id}}}:m:{w.minute_id}", _month_key(account_id, w.month_id)
 
 
 class MemoryLimiter:
@@ -239,6 +258,12 @@ class MemoryLimiter:
                 entry[3] += 1
             return ALLOWED, entry[1], entry[3]
 
+    def refund(self, account_id: int, month_id: str) -> None:
+        with self._lock:
+            entry = self._counters.get(account_id)
+            if entry is not None and entry[2] == month_id and entry[3] > 0:
+                entry[3] -= 1
+
     def peek(self, account_id: int, w: Windows) -> tuple[int, int]:
         with self._lock:
             entry = self._entry(account_id, w)
@@ -264,7 +289,7 @@ def _database_answers() -> bool:
 
 def _state(
     limits: PlanLimits, w: Windows, minute: int, month: int, source: str,
-    *, event: UsageRecord | None = None, appended: bool = False,
+    *, event: UsageRecord | None = None, appended: bool = False, reserved: bool = False,
 ) -> RateState:
     return RateState(
         plan_code=limits.code,
@@ -278,19 +303,21 @@ def _state(
         source=source,
         event=event,
         event_appended=appended,
+        month_reserved=w.month_id if reserved else None,
     )
 
 
 _script_lock = threading.Lock()
-_scripts: dict[int, Any] = {}
+_scripts: dict[tuple[int, str], Any] = {}
 
 
-def _script(client: Any) -> Any:
-    """The throttle's script, registered once per client (redis-py's ``Script``)."""
-    script = _scripts.get(id(client))
+def _script(client: Any, source: str = _LUA) -> Any:
+    """A script (the throttle's by default), registered once per client (redis-py's ``Script``)."""
+    key = (id(client), source)
+    script = _scripts.get(key)
     if script is None:
         with _script_lock:
-            script = _scripts.setdefault(id(client), client.register_script(_LUA))
+            script = _scripts.setdefault(key, client.register_script(source))
     return script
 
 
@@ -332,7 +359,8 @@ def limiter_hit(
                 labelled(USAGE_EVENTS, "stream").inc()
             limits = limits_from_values(reply[4:8])
             assert limits is not None  # noqa: S101 - the script answered NO_LIMITS otherwise
-            return verdict, _state(limits, w, minute, month, "redis", event=event, appended=bool(appended))
+            return verdict, _state(limits, w, minute, month, "redis", event=event, appended=bool(appended),
+                                   reserved=counts_month and verdict == ALLOWED)
     if check is not None:
         return STALE, None
     if settings.REDIS_URL and not _database_answers():
@@ -343,7 +371,27 @@ def limiter_hit(
         principal.account_id, w, rpm=limits.requests_per_minute, included=limits.included_requests,
         hard_cap=limits.hard_cap, counts_month=counts_month,
     )
-    return verdict, _state(limits, w, minute, month, "memory", event=event)
+    return verdict, _state(limits, w, minute, month, "memory", event=event,
+                           reserved=counts_month and verdict == ALLOWED)
+
+
+def limiter_refund(*, account_id: int, state: RateState) -> None:
+    """Give back the unit of the month the admission reserved, for an answer that is not
+    billable. Where it was reserved: a reservation in Redis is not given back while Redis
+    fails (the counter stays one high, never low: no free quota)."""
+    month_id = state.month_reserved
+    if month_id is None:
+        return
+    if state.source == "memory":
+        memory_limiter.refund(account_id, month_id)
+        return
+    client = redis_client()
+    if client is None:
+        return
+    try:
+        _script(client, _REFUND_LUA)(keys=[_month_key(account_id, month_id)])
+    except Exception as e:  # noqa: BLE001 - the counter stays one high until the month ends
+        redis_failed(e, what="quota refund")
 
 
 def limiter_peek(*, account_id: int, now: float | None = None) -> RateState:

@@ -18,7 +18,6 @@ from billing.selectors.usage import (
     usage_billable_for_account,
     usage_daily_series,
     usage_month_to_date,
-    usage_quota_requests_for_account,
 )
 
 __all__ = [
@@ -39,5 +38,4 @@ __all__ = [
     "usage_billable_for_account",
     "usage_daily_series",
     "usage_month_to_date",
-    "usage_quota_requests_for_account",
 ]

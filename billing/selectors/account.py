@@ -10,7 +10,7 @@ from django.utils import timezone
 from billing.models import Plan
 from billing.pricing import DraftInvoice, invoice_draft, month_start, next_month, period_bounds
 from billing.selectors.plans import plan_current_for_account
-from billing.selectors.usage import usage_billable_for_account, usage_quota_requests_for_account
+from billing.selectors.usage import usage_billable_for_account
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,20 +31,18 @@ class AccountPeriod:
 def account_period(*, account_id: int, month_counter: int | None = None) -> AccountPeriod | None:
     """Plan, quota and upcoming invoice of the current calendar month (UTC).
 
-    Quota used is the stored rollups' count, or the throttle's own monthly counter
-    (``month_counter``, which includes requests still in the usage buffer) when that is
-    higher. Billable requests and the upcoming invoice come from the rollups: what has
-    reached the database.
+    The quota counts billable requests. Quota used is the stored rollups' billable count,
+    or the throttle's monthly counter (``month_counter``: billable answers including those
+    still in the usage stream, plus answers being computed) when that is higher. Billable
+    requests and the upcoming invoice come from the rollups: what has reached the database.
     """
     plan = plan_current_for_account(account_id=account_id)
     if plan is None:
         return None
     today = timezone.now().date()
     start, end = month_start(today), next_month(today)
-    quota_used = usage_quota_requests_for_account(account_id=account_id, start=start, end=end)
-    if month_counter is not None:
-        quota_used = max(quota_used, month_counter)
     billable = usage_billable_for_account(account_id=account_id, start=start, end=end)
+    quota_used = billable if month_counter is None else max(billable, month_counter)
     return AccountPeriod(
         plan=plan, period_start=start, period_end=end, resets_at=period_bounds(start)[1],
         quota_used=quota_used, billable_requests=billable,

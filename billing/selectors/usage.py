@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 from django.db.models import Sum
 
-from billing.endpoints import PRODUCT_ENDPOINTS
 from billing.models import UsageDaily
 
 
@@ -54,15 +53,6 @@ def usage_billable_by_account(*, start: date, end: date) -> dict[int, int]:
         .annotate(n=Sum("billable"))
     )
     return {r["account_id"]: int(r["n"]) for r in rows}
-
-
-def usage_quota_requests_for_account(*, account_id: int, start: date, end: date) -> int:
-    """Live product-endpoint requests stored in [start, end): the monthly counter as the
-    database knows it (used when Redis cannot say)."""
-    total = UsageDaily.objects.filter(
-        account_id=account_id, day__gte=start, day__lt=end, mode="live", endpoint__in=PRODUCT_ENDPOINTS
-    ).aggregate(n=Sum("requests"))["n"]
-    return int(total or 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from billing.throttles import (
     RateState,
     Windows,
     limiter_hit,
+    limiter_peek,
 )
 from tests.billing.conftest import make_plan, subscribe
 from tests.factories import AccountFactory
@@ -62,6 +63,45 @@ def test_hard_cap_gives_quota_exceeded_until_next_month(account, live_client, up
     assert refused["RateLimit"].startswith('"month";r=0;')
     # The account endpoints count toward the burst only: still answered.
     assert live_client.get("/v1/account").status_code == 200
+
+
+def test_the_quota_counts_billable_answers_only(account, live_client, upstream, client):
+    # A hard cap of 2: an upstream failure (503) and a bad request (400) use none of it.
+    from django.core.management import call_command
+
+    subscribe(account, make_plan("capped", included=2))
+    upstream.set_fault("status", status=500)
+    failed = live_client.get("/v1/weather/current", {"lat": "51.5", "lon": "-0.12"})
+    upstream.clear_faults()
+    bad = live_client.get("/v1/weather/current", {"lat": "95", "lon": "-0.12"})
+    assert (failed.status_code, bad.status_code) == (503, 400)
+    assert limiter_peek(account_id=account.pk).month_used == 0
+    call_command("usage_worker", "--once")
+    body = live_client.get("/v1/account").json()
+    assert (body["quota"]["used"], body["billable_requests"]) == (0, 0)
+
+    answered = live_client.get("/v1/weather/current", {"lat": "51.5", "lon": "-0.12"})
+    assert answered.status_code == 200 and answered["RateLimit"].startswith('"month";r=1;')
+    call_command("usage_worker", "--once")
+    body = live_client.get("/v1/account").json()
+    assert (body["quota"]["used"], body["billable_requests"]) == (1, 1)
+    # The portal shows the same number.
+    client.force_login(account.owner)
+    assert "1 of 2" in client.get("/portal/").content.decode()
+
+    assert live_client.get("/v1/weather/current", {"lat": "51.5", "lon": "-0.12"}).status_code == 200
+    refused = live_client.get("/v1/weather/current", {"lat": "51.5", "lon": "-0.12"})
+    assert refused.status_code == 429 and refused.json()["code"] == "quota_exceeded"
+
+
+def test_memory_limiter_gives_back_a_reservation():
+    limiter, w = MemoryLimiter(10), Windows.at(1_700_000_000)
+    assert limiter.hit(1, w, rpm=10, included=1, hard_cap=True, counts_month=True)[0] == ALLOWED
+    assert limiter.hit(1, w, rpm=10, included=1, hard_cap=True, counts_month=True)[0] == QUOTA_EXCEEDED
+    limiter.refund(1, w.month_id)
+    limiter.refund(1, w.month_id)  # never below zero
+    assert limiter.peek(1, w) == (1, 0)
+    assert limiter.hit(1, w, rpm=10, included=1, hard_cap=True, counts_month=True)[0] == ALLOWED
 
 
 def test_overage_plan_has_no_monthly_cap(account, live_client, upstream):

@@ -33,7 +33,8 @@ def test_account_shows_plan_quota_and_upcoming_invoice(account, live_client, set
     assert body["plan"] == {"code": "metered", "name": "Metered", "monthly_fee": "9.99", "requests_per_minute": 1000,
                             "included_requests": 100, "overage_per_1000": "0.5000", "hard_cap": False}
     assert body["billable_requests"] == 1100
-    assert body["quota"]["used"] == 1200 and body["quota"]["remaining"] == 0
+    # The quota counts billable requests (not the 100 errors): one number with billable_requests.
+    assert body["quota"]["used"] == 1100 and body["quota"]["remaining"] == 0
     assert body["period"]["start"] == today.replace(day=1).isoformat()
     # 9.99 + ceil(1000 × 0.5 / 1000) = 10.49
     assert body["upcoming_invoice"]["total"] == "10.49"
