@@ -19,7 +19,7 @@ install: $(STAMP)
 # real OpenWeather for live keys when OPENWEATHER_API_KEY is set.
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput -v0
-	@echo "Your demo test key (shown once; try: curl -H \"X-API-Key: <key>\" 'http://127.0.0.1:8000/v1/weather/current?q=London,GB'):"
+	@echo "Your demo test key (shown once; try: curl -H \"X-API-Key: <key>\" 'http://127.0.0.1:$${PORT:-8000}/v1/weather/current?q=London,GB'):"
 	@$(PY) manage.py seed_demo --print-key 2>/dev/null | tail -n 1
 	$(PY) manage.py runserver 127.0.0.1:$${PORT:-8000}
 
