@@ -27,7 +27,7 @@ up its live quota.
 Plans with an overage price have no monthly cap (overage is billed), but the counter
 still runs and is reported in the rate-limit headers and ``GET /v1/account``.
 
-Without Redis (``REDIS_URL`` unset) or while it fails, a per-process in-memory limiter
+Without a metering store (``USAGE_REDIS_URL`` and ``REDIS_URL`` unset) or while it fails, a per-process in-memory limiter
 with the same windows takes over. It is approximate: each process counts alone, so with
 P processes up to P times the limit can pass, and it forgets on restart. Memory is
 bounded (``THROTTLE_MEMORY_MAX_KEYS`` accounts, least recently used evicted).
@@ -58,7 +58,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -71,25 +71,28 @@ from accounts.credentials import Principal
 from billing.endpoints import counts_toward_quota
 from billing.limits import limits_from_values, limits_key, plan_limits_get, plan_limits_load
 from billing.selectors import PlanLimits
+from billing.services.quota import quota_counter_rebuild
 from billing.services.usage import UsageRecord, usage_record_build
 from weatherapi.context import CredentialCheck, RequestContext, request_context
 from weatherapi.errors import QuotaExceeded, RateLimited, ServiceUnavailable
 from weatherapi.metrics import THROTTLE_REJECTIONS, USAGE_EVENTS, labelled
-from weatherapi.redis import redis_client, redis_failed
+from weatherapi.redis import metering_store_url, redis_client, redis_failed
 
 MINUTE_SECONDS = 60
 # The draft's window for a month policy, as the contract writes it (30 days); ``t`` in the
 # RateLimit header carries the exact seconds to the end of the calendar month.
 MONTH_POLICY_SECONDS = 2_592_000
 
-ALLOWED, RATE_LIMITED, QUOTA_EXCEEDED, STALE, NO_LIMITS = 0, 1, 2, 3, 4
+ALLOWED, RATE_LIMITED, QUOTA_EXCEEDED, STALE, NO_LIMITS, NO_COUNTER = 0, 1, 2, 3, 4, 5
 
 # KEYS: minute counter, month counter, plan limits, usage stream, credential version ('' for none).
 # ARGV: counts toward the month (0/1), minute key ttl, month key expiry (unix time), the
 #       token the caller's credential copy carries, a usage event to append when admitted
 #       ('' for none).
 # Returns {verdict, minute count, month count, event appended (0/1), code, rpm, included,
-# hard cap (0/1)}. Only an admitted call increments or appends anything.
+# hard cap (0/1)}. Only an admitted call increments or appends anything. A call that counts
+# toward the month finds the month counter missing (NO_COUNTER): it is rebuilt
+# (``billing.services.quota``) and the script asked again; INCR never starts it from zero.
 _LUA = """
 if KEYS[5] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[4] then
   return {3, 0, 0, 0}
@@ -99,9 +102,13 @@ if not limits[2] or not limits[3] then
   return {4, 0, 0, 0}
 end
 local rpm, included, hard_cap = tonumber(limits[2]), tonumber(limits[3]), limits[4] == '1'
-local minute = tonumber(redis.call('GET', KEYS[1]) or '0')
-local month = tonumber(redis.call('GET', KEYS[2]) or '0')
 local counts_month = ARGV[1] == '1'
+local month_raw = redis.call('GET', KEYS[2])
+if counts_month and not month_raw then
+  return {5, 0, 0, 0}
+end
+local minute = tonumber(redis.call('GET', KEYS[1]) or '0')
+local month = tonumber(month_raw or '0')
 local verdict, appended = 0, 0
 if counts_month and hard_cap and month >= included then
   verdict = 2
@@ -209,6 +216,10 @@ def _month_of_minute(minute_id: int) -> tuple[str, int]:
     days = calendar.monthrange(moment.year, moment.month)[1]
     start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
     return f"{moment.year:04d}{moment.month:02d}", int(start.timestamp()) + days * 86400
+
+
+def _month_start(w: Windows) -> date:
+    return date(int(w.month_id[:4]), int(w.month_id[4:]), 1)
 
 
 def _month_key(account_id: int, month_id: str) -> str:
@@ -349,11 +360,15 @@ def limiter_hit(
             if reply[0] == NO_LIMITS:
                 plan_limits_load(account_id=principal.account_id)
                 reply = _script(client)(keys=keys, args=args)
+            if reply[0] == NO_COUNTER:
+                quota_counter_rebuild(client=client, key=month_key, account_id=principal.account_id,
+                                      month_start=_month_start(w), month_end=w.month_end)
+                reply = _script(client)(keys=keys, args=args)
         except Exception as e:  # noqa: BLE001 - any Redis failure: take the fallback
             redis_failed(e, what="throttle")
         else:
             verdict, minute, month, appended = (int(x) for x in reply[:4])
-            if verdict in (STALE, NO_LIMITS):
+            if verdict in (STALE, NO_LIMITS, NO_COUNTER):
                 return STALE, None
             if appended:
                 labelled(USAGE_EVENTS, "stream").inc()
@@ -363,7 +378,7 @@ def limiter_hit(
                                    reserved=counts_month and verdict == ALLOWED)
     if check is not None:
         return STALE, None
-    if settings.REDIS_URL and not _database_answers():
+    if metering_store_url() and not _database_answers():
         # Redis is configured but down, and so is the database: nowhere to meter to.
         raise ServiceUnavailable("Usage cannot be recorded right now.", retry_after=5)
     limits = plan_limits_get(account_id=principal.account_id)
@@ -414,7 +429,7 @@ def limiter_peek(*, account_id: int, now: float | None = None) -> RateState:
 def _prepared_event(context: RequestContext, principal: Principal, endpoint: str) -> UsageRecord | None:
     """The usage event of an answer the view holds before admission (a 200), to append
     with the admission; only where a stream exists to append it to."""
-    if not context.prepared or not settings.REDIS_URL:
+    if not context.prepared or not metering_store_url():
         return None
     return usage_record_build(
         principal=principal,

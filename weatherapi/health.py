@@ -33,33 +33,55 @@ def check_database() -> dict[str, object]:
     return {"status": "up", "latency_ms": round((time.monotonic() - started) * 1000, 1)}
 
 
-def check_redis() -> dict[str, object]:
-    if not settings.REDIS_URL:
-        return {"status": "not_configured"}
-    from django_redis import get_redis_connection
-
+def _ping(client: object) -> dict[str, object]:
     started = time.monotonic()
     try:
-        get_redis_connection("default").ping()
+        client.ping()  # type: ignore[attr-defined]
     except Exception as e:  # noqa: BLE001
         return {"status": "down", "error": type(e).__name__}
     return {"status": "up", "latency_ms": round((time.monotonic() - started) * 1000, 1)}
 
 
+def check_redis() -> dict[str, object]:
+    if not settings.REDIS_URL:
+        return {"status": "not_configured"}
+    from django_redis import get_redis_connection
+
+    return _ping(get_redis_connection("default"))
+
+
+def check_metering_store() -> dict[str, object] | None:
+    """The separate metering store (``USAGE_REDIS_URL``); None when it is the cache's Redis."""
+    url = settings.USAGE_REDIS_URL
+    if not url or url == settings.REDIS_URL:
+        return None
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        return _ping(client)
+    finally:
+        client.close()
+
+
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready while metered traffic can be served: PostgreSQL or Redis answering.
+    """Ready while metered traffic can be served: PostgreSQL or the metering store answering.
 
     One dependency's outage must not take every pod out of the load balancer: usage
     events fall back to whichever store is up.
     """
     database = check_database()
     redis = check_redis()
-    stores_up = [c for c in (database, redis) if c["status"] == "up"]
+    metering = check_metering_store()
+    checks = {"database": database, "redis": redis}
+    if metering is not None:
+        checks["metering_store"] = metering
+    stores_up = [c for c in (database, metering or redis) if c["status"] == "up"]
     ready = bool(stores_up)
     body = {
         "status": "ready" if ready else "unavailable",
-        "checks": {"database": database, "redis": redis},
+        "checks": checks,
         "upstream_configured": bool(settings.OPENWEATHER_API_KEY),
     }
     return JsonResponse(body, status=200 if ready else 503)

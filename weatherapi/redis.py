@@ -1,11 +1,22 @@
 """The one way application code reaches Redis outside the cache API, with a short back-off.
 
-``redis_client()`` is django-redis's client of the ``default`` cache: redis-py's own
-connection pool (TLS with ``rediss://``, timeouts from ``CACHES``). Scripts are registered
-with redis-py's ``register_script`` (EVALSHA, and EVAL once after Redis lost its script
-cache).
+Two roles, one or two servers:
 
-When Redis is down every call would otherwise wait for its socket timeout. After one
+* the **cache** (``REDIS_URL``): weather answers and credential copies through Django's
+  cache API (django-redis). Losing it costs only misses.
+* the **metering store** (``USAGE_REDIS_URL``, defaulting to ``REDIS_URL``): the usage
+  stream, the rate and quota counters, the plan limits and the credential version tokens:
+  everything ``redis_client()`` returns a client for. They share one server because the
+  throttle's script reads and writes them in one atomic call. In production it is a durable
+  store (Amazon MemoryDB: a write is acknowledged once in its Multi-AZ transaction log),
+  so a billed event is durable before its answer leaves (docs/design.md, metering).
+
+``redis_client()`` is django-redis's client of the ``default`` cache when both roles share
+``REDIS_URL``, else a redis-py client of ``USAGE_REDIS_URL`` with the same timeouts. Scripts
+are registered with redis-py's ``register_script`` (EVALSHA, and EVAL once after Redis lost
+its script cache).
+
+When the store is down every call would otherwise wait for its socket timeout. After one
 failure this process stops trying for ``BILLING_REDIS_RETRY_SECONDS`` and callers take
 their fallbacks (the in-memory limiter, metering straight to the database) at once.
 """
@@ -28,15 +39,35 @@ _down_until = 0.0
 _clients: dict[str, Any] = {}
 
 
-def redis_client() -> Any | None:
-    """The Redis client, or None without Redis (``REDIS_URL`` unset) or while backing off."""
-    if not settings.REDIS_URL or time.monotonic() < _down_until:
-        return None
-    client = _clients.get(settings.REDIS_URL)
-    if client is None:
+def metering_store_url() -> str | None:
+    """The metering store's URL: ``USAGE_REDIS_URL``, else ``REDIS_URL``, else None."""
+    return settings.USAGE_REDIS_URL or settings.REDIS_URL or None
+
+
+def _connect(url: str) -> Any:
+    if url == settings.REDIS_URL:
         from django_redis import get_redis_connection
 
-        client = _clients.setdefault(settings.REDIS_URL, get_redis_connection("default"))
+        return get_redis_connection("default")
+    import redis
+
+    # The request path's timeouts of CACHES (a dead store must cost a fraction of a second).
+    return redis.Redis.from_url(
+        url, socket_connect_timeout=0.25, socket_timeout=0.25, max_connections=100, health_check_interval=30
+    )
+
+
+def redis_client() -> Any | None:
+    """The metering store's client, or None without one or while backing off."""
+    url = metering_store_url()
+    if not url or time.monotonic() < _down_until:
+        return None
+    client = _clients.get(url)
+    if client is None:
+        with _lock:
+            client = _clients.get(url)
+            if client is None:
+                client = _clients[url] = _connect(url)
     return client
 
 

@@ -192,6 +192,10 @@ else:
         }
     }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+# The metering store: usage stream, rate and quota counters, plan limits, credential
+# versions (weatherapi/redis.py). Unset: the cache's REDIS_URL. In production a durable
+# Redis-compatible store (MemoryDB), so no billed event is lost with a cache node.
+USAGE_REDIS_URL = env("USAGE_REDIS_URL")
 
 CACHE_TTL_CURRENT = env_int("CACHE_TTL_CURRENT", 600)
 CACHE_TTL_FORECAST = env_int("CACHE_TTL_FORECAST", 1800)

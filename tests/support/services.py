@@ -96,10 +96,13 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 
 class PrivateRedis:
-    """redis-server on a free port, no persistence configured (``--save "" --appendonly no``)."""
+    """redis-server on a free port, no persistence configured (``--save "" --appendonly no``);
+    ``durable``: every write in the append-only file before it is acknowledged
+    (``--appendonly yes --appendfsync always``), as the metering store is."""
 
-    def __init__(self, workdir: Path, *, binary: str | None = None) -> None:
+    def __init__(self, workdir: Path, *, binary: str | None = None, durable: bool = False) -> None:
         self.binary = binary or redis_server_binary() or "redis-server"
+        self.durable = durable
         self.port = free_port()
         self.dir = workdir / f"redis-{self.port}"
         self.dir.mkdir(parents=True)
@@ -113,7 +116,8 @@ class PrivateRedis:
         with open(self.dir / "redis.log", "ab") as log_file:
             self.proc = subprocess.Popen(
                 [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--daemonize", "no", "--dir", str(self.dir)],
+                 "--appendonly", "yes" if self.durable else "no", "--appendfsync", "always",
+                 "--daemonize", "no", "--dir", str(self.dir)],
                 stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
             )
         deadline = time.monotonic() + timeout

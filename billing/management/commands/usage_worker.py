@@ -3,10 +3,10 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.services.usage_worker import UsageWorker
+from weatherapi.redis import metering_store_url
 
 
 class Command(BaseCommand):
@@ -20,9 +20,11 @@ class Command(BaseCommand):
                             help="take over entries another consumer left pending this long")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.REDIS_URL:
+        url = metering_store_url()
+        if not url:
             # Without Redis, events are written straight to the database at the request.
-            self.stderr.write("REDIS_URL is not set: usage goes straight to the database, nothing to do.")
+            self.stderr.write("USAGE_REDIS_URL and REDIS_URL are not set: usage goes straight to the "
+                              "database, nothing to do.")
             return
         import redis
 
@@ -31,7 +33,7 @@ class Command(BaseCommand):
         # wait in TimeoutError: a warning each time and a back-off of up to 10 s before the
         # next events move (found by scripts/drills.py).
         client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=10, health_check_interval=30
+            url, socket_connect_timeout=1, socket_timeout=10, health_check_interval=30
         )
         worker = UsageWorker(
             client=client, consumer=options["consumer"], batch=options["batch"],
