@@ -72,7 +72,12 @@ from billing.endpoints import counts_toward_quota
 from billing.limits import limits_from_values, limits_key, plan_limits_get, plan_limits_load
 from billing.selectors import PlanLimits
 from billing.services.quota import quota_counter_rebuild
-from billing.services.usage import UsageRecord, usage_record_build
+from billing.services.usage import (
+    UsageRecord,
+    usage_direct_accounts_note,
+    usage_direct_accounts_take,
+    usage_record_build,
+)
 from weatherapi.context import CredentialCheck, RequestContext, request_context
 from weatherapi.errors import QuotaExceeded, RateLimited, ServiceUnavailable
 from weatherapi.metrics import THROTTLE_REJECTIONS, USAGE_EVENTS, labelled
@@ -332,6 +337,19 @@ def _script(client: Any, source: str = _LUA) -> Any:
     return script
 
 
+def _counters_reconcile(client: Any, w: Windows) -> None:
+    """The store answers again: forget the month counters of the accounts whose events this
+    process stored straight in the database meanwhile; their next call rebuilds them."""
+    accounts = usage_direct_accounts_take()
+    if not accounts:
+        return
+    try:
+        client.delete(*(_month_key(account_id, w.month_id) for account_id in sorted(accounts)))
+    except Exception as e:  # noqa: BLE001 - try again after the back-off
+        redis_failed(e, what="quota reconcile")
+        usage_direct_accounts_note(accounts)
+
+
 def limiter_hit(
     *,
     principal: Principal,
@@ -367,6 +385,7 @@ def limiter_hit(
         except Exception as e:  # noqa: BLE001 - any Redis failure: take the fallback
             redis_failed(e, what="throttle")
         else:
+            _counters_reconcile(client, w)
             verdict, minute, month, appended = (int(x) for x in reply[:4])
             if verdict in (STALE, NO_LIMITS, NO_COUNTER):
                 return STALE, None

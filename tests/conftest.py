@@ -47,6 +47,24 @@ def redis():
 
 
 @pytest.fixture
+def metering_store(tmp_path, settings, redis):
+    """A durable private redis-server as the metering store (``USAGE_REDIS_URL``), apart
+    from the suite's Redis, which stays the cache."""
+    from tests.support.services import PrivateRedis, redis_server_binary
+
+    if redis_server_binary() is None:
+        pytest.skip("needs redis-server")
+    store = PrivateRedis(tmp_path, durable=True)
+    store.start()
+    settings.USAGE_REDIS_URL = store.url
+    yield store
+    store.kill()
+    from weatherapi.redis import redis_reset
+
+    redis_reset()
+
+
+@pytest.fixture
 def upstream(settings, fake_openweather: FakeOpenWeather) -> FakeOpenWeather:  # noqa: F811
     """The app pointed at the fake OpenWeather over real HTTP, with fast retries."""
     settings.OPENWEATHER_BASE_URL = fake_openweather.url

@@ -57,3 +57,24 @@ def test_a_new_month_starts_from_what_is_billed_in_it(account, live_client, upst
     assert answer.status_code == 200
     assert int(redis.get(_month_key(account.pk))) == 1
     assert redis.ttl(_month_key(account.pk)) > 3600
+
+
+def test_events_stored_straight_in_the_database_meanwhile_are_not_free_quota(
+    metering_store, account, live_client, upstream, settings
+):
+    # A hard cap of 3. The metering store crashes after one answer: the next one is limited
+    # in memory and its event stored straight in the database, which the store's counter
+    # never saw. Once the store is back, that counter is forgotten and rebuilt.
+    from billing.models import UsageEvent
+
+    settings.BILLING_REDIS_RETRY_SECONDS = 0
+    subscribe(account, make_plan("capped", included=3))
+    assert live_client.get("/v1/weather/current", PLACE).status_code == 200
+    metering_store.kill()
+    assert live_client.get("/v1/weather/current", PLACE).status_code == 200
+    assert UsageEvent.objects.filter(account=account, billable=True).count() == 1  # straight in
+    metering_store.start()
+    assert live_client.get("/v1/weather/current", PLACE).status_code == 200
+    refused = live_client.get("/v1/weather/current", PLACE)
+    assert refused.status_code == 429 and refused.json()["code"] == "quota_exceeded"
+    assert int(metering_store.client().get(_month_key(account.pk))) == 3

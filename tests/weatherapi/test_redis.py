@@ -6,23 +6,11 @@ import pytest
 from django.core.management import call_command
 
 from billing.models import UsageEvent
-from tests.support.services import PrivateRedis, redis_server_binary
 from weatherapi.redis import metering_store_url, redis_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 STREAM = "wx:usage:events"
-
-
-@pytest.fixture
-def metering_store(tmp_path, settings, redis):
-    if redis_server_binary() is None:
-        pytest.skip("needs redis-server")
-    store = PrivateRedis(tmp_path, durable=True)
-    store.start()
-    settings.USAGE_REDIS_URL = store.url
-    yield store
-    store.kill()
 
 
 def test_the_metering_store_defaults_to_the_cache_redis(settings):
