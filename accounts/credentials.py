@@ -8,7 +8,7 @@ expiry is checked against the cached ``expires_at`` on every call.
 
 With Redis, ``credential_resolve`` also keeps a short in-process copy of a resolved
 credential, so a warm request makes no credential round trip of its own. The copy carries
-the credential's *version token* (``wx:cv:<cache key>``, a random value that every
+the credential's *version token* (``{wx}:cv:<cache key>``, a random value that every
 invalidation replaces) as a ``weatherapi.context.CredentialCheck``; the throttle's script
 compares it atomically with counting, and a request whose copy is outdated is resolved
 again (``accounts.authentication.reauthenticate``) before it is counted. So a revocation
@@ -254,7 +254,7 @@ def credentials_invalidate_application(*, application_id: int) -> None:
 
 LOCAL_MAX_ENTRIES = 10_000
 _VERSION_TTL = 7 * 86400  # a token that disappears only forces a refresh, never a stale hit
-_VERSION_PREFIX = "wx:cv:"
+_VERSION_PREFIX = "{wx}:cv:"
 
 _local_lock = threading.Lock()
 _local: dict[str, tuple[Principal, str, float]] = {}  # cache key -> (principal, token, read at)

@@ -1,5 +1,5 @@
 """Each account's plan limits where the throttle's script reads them: a Redis hash per
-account (``wx:pl:{a<id>}``), filled from the database on first use and deleted when the
+account (``{wx}:pl:a<id>``), filled from the database on first use and deleted when the
 account's plan or the plan itself changes, so the next request reads the new limits.
 
 Without Redis (or while it fails) the limits come from the database; while the database
@@ -41,8 +41,8 @@ def _remember(account_id: int, limits: PlanLimits) -> PlanLimits:
 
 
 def limits_key(account_id: int) -> str:
-    # The braces are a Redis Cluster hash tag: the throttle's counters share the slot.
-    return f"wx:pl:{{a{account_id}}}"
+    # ``{wx}``: the metering store's hash tag (weatherapi/redis.py).
+    return f"{{wx}}:pl:a{account_id}"
 
 
 def limits_from_values(values: list[Any]) -> PlanLimits | None:

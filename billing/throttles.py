@@ -56,7 +56,7 @@ import calendar
 import functools
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -72,12 +72,7 @@ from billing.endpoints import counts_toward_quota
 from billing.limits import limits_from_values, limits_key, plan_limits_get, plan_limits_load
 from billing.selectors import PlanLimits
 from billing.services.quota import quota_counter_rebuild
-from billing.services.usage import (
-    UsageRecord,
-    usage_direct_accounts_note,
-    usage_direct_accounts_take,
-    usage_record_build,
-)
+from billing.services.usage import UsageRecord, usage_record_build
 from weatherapi.context import CredentialCheck, RequestContext, request_context
 from weatherapi.errors import QuotaExceeded, RateLimited, ServiceUnavailable
 from weatherapi.metrics import THROTTLE_REJECTIONS, USAGE_EVENTS, labelled
@@ -228,12 +223,12 @@ def _month_start(w: Windows) -> date:
 
 
 def _month_key(account_id: int, month_id: str) -> str:
-    # The braces are a Redis Cluster hash tag: the keys of one account share a slot.
-    return f"wx:rl:{{a{account_id}}}:q:{month_id}"
+    # ``{wx}``: the metering store's hash tag (weatherapi/redis.py).
+    return f"{{wx}}:rl:a{account_id}:q:{month_id}"
 
 
 def _keys(account_id: int, w: Windows) -> tuple[str, str]:
-    return f"wx:rl:{{a{account_id}}}:m:{w.minute_id}", _month_key(account_id, w.month_id)
+    return f"{{wx}}:rl:a{account_id}:m:{w.minute_id}", _month_key(account_id, w.month_id)
 
 
 class MemoryLimiter:
@@ -337,17 +332,43 @@ def _script(client: Any, source: str = _LUA) -> Any:
     return script
 
 
-def _counters_reconcile(client: Any, w: Windows) -> None:
-    """The store answers again: forget the month counters of the accounts whose events this
-    process stored straight in the database meanwhile; their next call rebuilds them."""
-    accounts = usage_direct_accounts_take()
-    if not accounts:
+# KEYS: month counters; ARGV: what to add to each. Adds only to a counter that exists: a
+# missing one is rebuilt from the database, which holds those answers' events already.
+_SYNC_LUA = """
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then redis.call('INCRBY', key, ARGV[i]) end
+end
+return 0
+"""
+
+# Billable answers this process admitted with its in-memory limiter while the metering
+# store failed, by (account, month): the store's counters never saw them. Added once the
+# store answers again, so that an outage grants no free quota.
+_unsynced_lock = threading.Lock()
+_unsynced: Counter[tuple[int, str]] = Counter()
+
+
+def limiter_note_unsynced(*, account_id: int, state: RateState) -> None:
+    """A billable answer admitted by the in-memory limiter (and not refunded)."""
+    if state.source != "memory" or state.month_reserved is None or not metering_store_url():
         return
+    with _unsynced_lock:
+        _unsynced[(account_id, state.month_reserved)] += 1
+
+
+def _counters_sync(client: Any) -> None:
+    global _unsynced
+    if not _unsynced:
+        return
+    with _unsynced_lock:
+        pending, _unsynced = _unsynced, Counter()
+    items = sorted(pending.items())
     try:
-        client.delete(*(_month_key(account_id, w.month_id) for account_id in sorted(accounts)))
-    except Exception as e:  # noqa: BLE001 - try again after the back-off
-        redis_failed(e, what="quota reconcile")
-        usage_direct_accounts_note(accounts)
+        _script(client, _SYNC_LUA)(keys=[_month_key(a, m) for (a, m), _ in items], args=[n for _, n in items])
+    except Exception as e:  # noqa: BLE001 - kept for the next answer of the store
+        redis_failed(e, what="quota sync")
+        with _unsynced_lock:
+            _unsynced.update(pending)
 
 
 def limiter_hit(
@@ -385,7 +406,7 @@ def limiter_hit(
         except Exception as e:  # noqa: BLE001 - any Redis failure: take the fallback
             redis_failed(e, what="throttle")
         else:
-            _counters_reconcile(client, w)
+            _counters_sync(client)
             verdict, minute, month, appended = (int(x) for x in reply[:4])
             if verdict in (STALE, NO_LIMITS, NO_COUNTER):
                 return STALE, None

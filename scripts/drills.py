@@ -56,7 +56,7 @@ from tests.support.services import PrivateRedis, ThrowawayPostgres, redis_server
 
 PY = sys.executable
 UPSTREAM_KEY = "drill-upstream-key"
-STREAM = "wx:usage:events"
+STREAM = "{wx}:usage:events"
 GROUP = "usage-workers"
 PLAN = "drills"
 

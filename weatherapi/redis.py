@@ -11,6 +11,12 @@ Two roles, one or two servers:
   store (Amazon MemoryDB: a write is acknowledged once in its Multi-AZ transaction log),
   so a billed event is durable before its answer leaves (docs/design.md, metering).
 
+Every key of the metering store starts with the hash tag ``{wx}`` (the stream, counters,
+limits and version tokens), so they share one hash slot: the throttle's script touches
+several of them at once, which a cluster-mode store (MemoryDB is one) refuses across slots
+(CROSSSLOT). The store is therefore one shard, scaled up and given replicas, not sharded;
+docs/design.md says what its ceiling is.
+
 ``redis_client()`` is django-redis's client of the ``default`` cache when both roles share
 ``REDIS_URL``, else a redis-py client of ``USAGE_REDIS_URL`` with the same timeouts. Scripts
 are registered with redis-py's ``register_script`` (EVALSHA, and EVAL once after Redis lost

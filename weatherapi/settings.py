@@ -433,7 +433,7 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Metering and billing -------------------------------------------------------------
-USAGE_STREAM_KEY = env("USAGE_STREAM_KEY", "wx:usage:events") or "wx:usage:events"
+USAGE_STREAM_KEY = env("USAGE_STREAM_KEY", "{wx}:usage:events") or "{wx}:usage:events"
 USAGE_RETENTION_DAYS = env_int("USAGE_RETENTION_DAYS", 90)
 USAGE_WORKER_GROUP = env("USAGE_WORKER_GROUP", "usage-workers") or "usage-workers"
 USAGE_WORKER_BATCH = env_int("USAGE_WORKER_BATCH", 1000)

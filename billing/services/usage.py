@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import random
-import threading
 import time
 import uuid
 from collections import defaultdict
@@ -44,7 +43,7 @@ from accounts.models import ApiKey
 from billing.endpoints import is_billable
 from billing.models import UsageDaily, UsageEvent
 from weatherapi.metrics import USAGE_EVENTS, labelled
-from weatherapi.redis import metering_store_url, redis_client, redis_failed
+from weatherapi.redis import redis_client, redis_failed
 
 logger = logging.getLogger(__name__)
 
@@ -148,29 +147,6 @@ def usage_record_build(
     )
 
 
-# Accounts whose billable events this process stored straight in the database while the
-# metering store failed: their monthly counters there miss those events. The throttle
-# forgets those counters once the store answers again, so that they are rebuilt from the
-# database (``billing.services.quota``) instead of granting the difference as free quota.
-_direct_lock = threading.Lock()
-_direct_accounts: set[int] = set()
-
-
-def usage_direct_accounts_take() -> set[int]:
-    """The accounts noted since the last call (and forget them)."""
-    global _direct_accounts
-    if not _direct_accounts:
-        return set()
-    with _direct_lock:
-        taken, _direct_accounts = _direct_accounts, set()
-    return taken
-
-
-def usage_direct_accounts_note(accounts: Iterable[int]) -> None:
-    with _direct_lock:
-        _direct_accounts.update(accounts)
-
-
 def usage_event_record(*, record: UsageRecord) -> str | None:
     """Put one event where the worker (or nobody, if it went to the database) picks it up.
 
@@ -192,8 +168,6 @@ def usage_event_record(*, record: UsageRecord) -> str | None:
         USAGE_EVENTS.labels(sink="lost").inc()
         return None
     USAGE_EVENTS.labels(sink="database").inc()
-    if record.billable and metering_store_url():
-        usage_direct_accounts_note([record.account_id])
     return "database"
 
 

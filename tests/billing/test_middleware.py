@@ -97,7 +97,7 @@ def test_both_sinks_fail_after_the_view_billable_answer_becomes_503(settings, mo
 
 def test_events_go_to_the_stream_with_redis(redis, account, test_client):
     assert test_client.get(SANDBOX).status_code == 200
-    assert redis.xlen("wx:usage:events") == 1
+    assert redis.xlen("{wx}:usage:events") == 1
     assert UsageEvent.objects.count() == 0
 
 

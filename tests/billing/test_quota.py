@@ -26,7 +26,7 @@ def test_a_lost_counter_is_rebuilt_from_the_rollups_and_the_stream(account, live
     assert live_client.get("/v1/weather/current", PLACE).status_code == 200
     call_command("usage_worker", "--once")
     assert live_client.get("/v1/weather/current", PLACE).status_code == 200
-    assert redis.xlen("wx:usage:events") == 1
+    assert redis.xlen("{wx}:usage:events") == 1
     assert int(redis.get(_month_key(account.pk))) == 2
 
     redis.delete(_month_key(account.pk))
@@ -41,10 +41,10 @@ def test_an_event_both_stored_and_still_in_the_stream_counts_once(account, live_
     # The worker stored the batch but died before deleting it from the stream.
     subscribe(account, make_plan("capped", included=3))
     assert live_client.get("/v1/weather/current", PLACE).status_code == 200
-    entries = redis.xrange("wx:usage:events")
+    entries = redis.xrange("{wx}:usage:events")
     call_command("usage_worker", "--once")
     for _, fields in entries:
-        redis.xadd("wx:usage:events", fields)
+        redis.xadd("{wx}:usage:events", fields)
     redis.delete(_month_key(account.pk))
     assert live_client.get("/v1/weather/current", PLACE).status_code == 200
     assert int(redis.get(_month_key(account.pk))) == 2

@@ -189,7 +189,7 @@ def test_redis_month_key_expires_after_month_end(redis):
     now = time.time()
     limiter_hit(principal=principal, counts_month=True, now=now)
     w = Windows.at(now)
-    ttl = redis.ttl(f"wx:rl:{{a{principal.account_id}}}:q:{w.month_id}")
+    ttl = redis.ttl(f"{{wx}}:rl:a{principal.account_id}:q:{w.month_id}")
     assert w.month_end - now < ttl <= w.month_end - now + 3600 + 1
 
 

@@ -297,7 +297,7 @@ def test_worker_once_moves_everything_and_empties_the_stream(redis, account):
     call_command("usage_worker", "--once")
     assert UsageEvent.objects.filter(account=account).count() == 7
     assert _totals(account) == (7, 7, 0)
-    assert redis.xlen("wx:usage:events") == 0
+    assert redis.xlen("{wx}:usage:events") == 0
 
 
 def test_worker_killed_between_read_and_ack_loses_and_duplicates_nothing(redis, account):
@@ -314,8 +314,8 @@ def test_worker_killed_between_read_and_ack_loses_and_duplicates_nothing(redis, 
     # The "dead" one comes back and finishes its old batch: inserts nothing new.
     assert dead.process(taken) == 0
     assert _totals(account) == (7, 7, 0)
-    assert redis.xlen("wx:usage:events") == 0
-    assert redis.xpending("wx:usage:events", "usage-workers")["pending"] == 0
+    assert redis.xlen("{wx}:usage:events") == 0
+    assert redis.xpending("{wx}:usage:events", "usage-workers")["pending"] == 0
 
 
 def test_worker_killed_after_commit_before_ack_counts_once(redis, account, monkeypatch):
@@ -327,7 +327,7 @@ def test_worker_killed_after_commit_before_ack_counts_once(redis, account, monke
     time.sleep(0.1)
     assert UsageWorker(client=redis, consumer="worker-d", reclaim_idle_ms=50).run_once() == 0
     assert _totals(account) == (4, 4, 0)
-    assert redis.xlen("wx:usage:events") == 0
+    assert redis.xlen("{wx}:usage:events") == 0
 
 
 def test_database_down_keeps_the_batch_pending_then_flushes(redis, account, monkeypatch):
@@ -340,7 +340,7 @@ def test_database_down_keeps_the_batch_pending_then_flushes(redis, account, monk
     monkeypatch.setattr(worker_module, "usage_entries_store", down)
     with pytest.raises(DatabaseError):
         worker.run_once()
-    assert redis.xlen("wx:usage:events") == 3
+    assert redis.xlen("{wx}:usage:events") == 3
     monkeypatch.undo()
     assert worker.run_once() == 3  # re-reads its own pending entries first
     assert _totals(account) == (3, 3, 0)
@@ -349,17 +349,17 @@ def test_database_down_keeps_the_batch_pending_then_flushes(redis, account, monk
 def test_redis_restart_without_group_recreates_it(redis, account):
     _fill(account, 1)
     call_command("usage_worker", "--once")
-    redis.delete("wx:usage:events")  # a Redis restart without persistence: stream and group gone
+    redis.delete("{wx}:usage:events")  # a Redis restart without persistence: stream and group gone
     _fill(account, 2)
     call_command("usage_worker", "--once")
     assert _totals(account) == (3, 3, 0)
 
 
 def test_malformed_entries_are_dropped_not_stuck(redis, account):
-    redis.xadd("wx:usage:events", {"e": "not json"})
+    redis.xadd("{wx}:usage:events", {"e": "not json"})
     _fill(account, 1)
     call_command("usage_worker", "--once")
-    assert redis.xlen("wx:usage:events") == 0
+    assert redis.xlen("{wx}:usage:events") == 0
     assert _totals(account) == (1, 1, 0)
 
 

@@ -84,7 +84,7 @@ def test_options_and_head_are_never_billed_nor_counted(tmp_path, fake_openweathe
 
     from billing.throttles import Windows
 
-    month_key = f"wx:rl:{{a{account.pk}}}:q:{Windows.at(time.time()).month_id}"
+    month_key = f"{{wx}}:rl:a{account.pk}:q:{Windows.at(time.time()).month_id}"
     assert int(get_redis_connection("default").get(month_key) or 0) == 1  # the GET only
     call_command("usage_worker", "--once")
     events = UsageEvent.objects.filter(account=account, endpoint="weather.current")

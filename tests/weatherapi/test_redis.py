@@ -10,7 +10,7 @@ from weatherapi.redis import metering_store_url, redis_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STREAM = "wx:usage:events"
+STREAM = "{wx}:usage:events"
 
 
 def test_the_metering_store_defaults_to_the_cache_redis(settings):
@@ -25,8 +25,8 @@ def test_usage_and_counters_go_to_the_metering_store_only(metering_store, redis,
     assert answer.status_code == 200
     store = metering_store.client()
     assert store.xlen(STREAM) == 1 and redis.xlen(STREAM) == 0
-    counters = sorted(k.decode() for k in store.keys("wx:rl:*"))
-    assert len(counters) == 2 and not redis.keys("wx:rl:*")
+    counters = sorted(k.decode() for k in store.keys("{wx}:rl:*"))
+    assert len(counters) == 2 and not redis.keys("{wx}:rl:*")
     assert store.config_get("appendfsync") == {"appendfsync": "always"}
 
     call_command("usage_worker", "--once")
