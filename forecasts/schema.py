@@ -1,14 +1,17 @@
-"""The OpenAPI description of the weather endpoints' location forms.
+"""The OpenAPI description of the weather endpoints' location: ``lat``, ``lon``, ``q``, ``zip``.
 
-The weather endpoints take exactly one of lat+lon, q or zip. Separate optional query
-parameters cannot say "exactly one", so the schema has one ``location`` parameter in form
-style, exploded (each property is a query parameter of its own: ``?lat=..&lon=..``),
-whose value is one of three objects. Clients send the same query string either way.
+They are four plain optional query parameters, as every weather API has them, so that
+generated clients send them as they are (an object-valued parameter, even exploded in form
+style, comes out of openapi-python-client as one parameter holding a dict). OpenAPI cannot
+say "exactly one of lat+lon, q or zip" about parameters: each parameter's description and
+the operation's 400 say it, and the server enforces it (``WeatherQuerySerializer.validate``).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter
 
 from forecasts.serializers import PLACE_NAME_PATTERN, POSTAL_CODE_PATTERN
 
@@ -29,58 +32,29 @@ PLACE_NAME: dict[str, Any] = {
     ),
     "example": "London,GB",
 }
-LOCATION_SCHEMAS: dict[str, dict[str, Any]] = {
-    "Coordinates": {
-        "type": "object",
-        "description": "`lat` and `lon`, both.",
-        "properties": {"lat": LATITUDE, "lon": LONGITUDE},
-        "required": ["lat", "lon"],
-        "additionalProperties": False,
-    },
-    "PlaceName": {
-        "type": "object",
-        "description": "`q`: a place name.",
-        "properties": {"q": PLACE_NAME},
-        "required": ["q"],
-        "additionalProperties": False,
-    },
-    "PostalCode": {
-        "type": "object",
-        "description": "`zip`: a postal code and its country.",
-        "properties": {
-            "zip": {
-                "type": "string", "maxLength": 16, "pattern": POSTAL_CODE_PATTERN,
-                "description": "Postal code and ISO 3166 alpha-2 country code: `code,country`.",
-                "example": "SW1A,GB",
-            }
-        },
-        "required": ["zip"],
-        "additionalProperties": False,
-    },
+POSTAL_CODE: dict[str, Any] = {
+    "type": "string", "maxLength": 16, "pattern": POSTAL_CODE_PATTERN,
+    "description": "Postal code and ISO 3166 alpha-2 country code: `code,country`.",
+    "example": "SW1A,GB",
 }
-LOCATION_PARAMETER_SCHEMA: dict[str, Any] = {
-    "oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in LOCATION_SCHEMAS],
-}
-LOCATION_DESCRIPTION = (
-    "Where: exactly one of `lat` and `lon` (decimal degrees), `q` (a place name, "
-    "`city[,state][,country]`) or `zip` (`code,country`). Each is a query parameter of its own, "
-    "e.g. `?lat=51.5085&lon=-0.1257`, `?q=London,GB` or `?zip=SW1A,GB`; anything else is a 400."
+
+EXACTLY_ONE = (
+    "Exactly one location: `lat` and `lon` together, `q`, or `zip`. None, several, or `lat` or "
+    "`lon` alone is a 400 `invalid_parameter`."
 )
 
 
-
-def postprocess_location(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """drf-spectacular POSTPROCESSING_HOOKS entry: the location forms' component schemas,
-    where an operation takes the ``location`` parameter."""
-    uses_location = any(
-        parameter.get("name") == "location"
-        for item in result.get("paths", {}).values()
-        for operation in item.values() if isinstance(operation, dict)
-        for parameter in operation.get("parameters", [])
+def _location_parameter(name: str, schema: dict[str, Any], what: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name, type=schema, location="query", required=False, description=f"{what} {EXACTLY_ONE}",
     )
-    if uses_location:
-        schemas = result.setdefault("components", {}).setdefault("schemas", {})
-        for name, schema in LOCATION_SCHEMAS.items():
-            schemas.setdefault(name, schema)
-        result["components"]["schemas"] = dict(sorted(schemas.items()))
-    return result
+
+
+# Replace the query serializer's own lat/lon/q/zip (same names), keeping the serializer's
+# other parameters (units, cnt).
+LOCATION_PARAMETERS: list[OpenApiParameter] = [
+    _location_parameter("lat", LATITUDE, "Latitude in decimal degrees, -90..90, with `lon`."),
+    _location_parameter("lon", LONGITUDE, "Longitude in decimal degrees, -180..180, with `lat`."),
+    _location_parameter("q", PLACE_NAME, PLACE_NAME["description"]),
+    _location_parameter("zip", POSTAL_CODE, POSTAL_CODE["description"]),
+]

@@ -14,7 +14,7 @@ from accounts.credentials import Principal
 from forecasts import serializers as s
 from forecasts import services
 from forecasts.cache import NotLocal, count_hits, local_only
-from forecasts.schema import LOCATION_DESCRIPTION, LOCATION_PARAMETER_SCHEMA, PLACE_NAME
+from forecasts.schema import EXACTLY_ONE, LOCATION_PARAMETERS, PLACE_NAME
 from weatherapi.api import LOCATION_ERRORS, PROVIDER_ERRORS, ApiView, json_bytes_response
 from weatherapi.context import request_context
 from weatherapi.errors import ApplicationError
@@ -22,19 +22,6 @@ from weatherapi.scopes import WEATHER_READ
 
 # --- OpenAPI annotations (documentation only; validation is in the query serializers) ---
 
-# lat, lon, q and zip are one exploded `location` parameter: exactly one form is allowed.
-_LOCATION: list[Any] = [
-    *(OpenApiParameter(name, location="query", exclude=True) for name in ("lat", "lon", "q", "zip")),
-    OpenApiParameter(
-        "location", type=LOCATION_PARAMETER_SCHEMA, location="query", required=True, style="form",
-        explode=True, description=LOCATION_DESCRIPTION,
-        examples=[
-            OpenApiExample("Coordinates", value={"lat": 51.5085, "lon": -0.1257}),
-            OpenApiExample("Place name", value={"q": "London,GB"}),
-            OpenApiExample("Postal code", value={"zip": "SW1A,GB"}),
-        ],
-    ),
-]
 _LANG = OpenApiParameter(
     "lang", type={"type": "string", "pattern": s.LANG_PATTERN, "default": "en"},
     location="query",
@@ -43,8 +30,8 @@ _LANG = OpenApiParameter(
     examples=[OpenApiExample("English", value="en"), OpenApiExample("Brazilian Portuguese", value="pt_br")],
 )
 _Q = OpenApiParameter("q", type=PLACE_NAME, location="query", required=True, description=PLACE_NAME["description"])
-_WEATHER_PARAMETERS: list[Any] = [s.WeatherQuerySerializer, *_LOCATION, _LANG]
-_FORECAST_PARAMETERS: list[Any] = [s.ForecastQuerySerializer, *_LOCATION, _LANG]
+_WEATHER_PARAMETERS: list[Any] = [s.WeatherQuerySerializer, *LOCATION_PARAMETERS, _LANG]
+_FORECAST_PARAMETERS: list[Any] = [s.ForecastQuerySerializer, *LOCATION_PARAMETERS, _LANG]
 
 
 # Response examples (London, metric), as the endpoints render them.
@@ -217,7 +204,8 @@ class CurrentWeatherView(WeatherApiView):
         description="Current conditions at one place, given as `lat`+`lon`, `q` or `zip`: temperature, "
                     "wind, clouds, visibility, precipitation of the last hour, sunrise and sunset. Units "
                     "follow `units` (precipitation in inches with `imperial`; visibility always metres). "
-                    "Fresh for 10 minutes; `source` says whether the answer came from our cache.",
+                    "Fresh for 10 minutes; `source` says whether the answer came from our cache. "
+                    + EXACTLY_ONE,
         parameters=_WEATHER_PARAMETERS,
         responses={200: _ok(s.CurrentWeatherSerializer, "The current weather.", _CURRENT_EXAMPLE), **PROVIDER_ERRORS, **LOCATION_ERRORS},
         tags=["weather"],
@@ -241,7 +229,8 @@ class ForecastView(WeatherApiView):
         summary="Five-day forecast",
         description="Forecast in three-hour steps from now: `cnt` steps, up to 40 (five days). Each "
                     "step has temperature, wind, clouds, visibility, the probability of precipitation "
-                    "and the rain and snow of its three hours. Fresh for 30 minutes.",
+                    "and the rain and snow of its three hours. Fresh for 30 minutes. "
+                    + EXACTLY_ONE,
         parameters=_FORECAST_PARAMETERS,
         responses={200: _ok(s.ForecastSerializer, "The forecast steps.", _FORECAST_EXAMPLE), **PROVIDER_ERRORS, **LOCATION_ERRORS},
         tags=["weather"],

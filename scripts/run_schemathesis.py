@@ -5,7 +5,8 @@
 
 Makes a throwaway SQLite database in a temporary folder (migrated; a ``fuzz`` plan with a
 high burst limit; a live key), starts the fake OpenWeather and gunicorn on free ports, runs
-``st run`` with every default check and prints its output. Exits with schemathesis' code.
+``st run`` with every default check (and the hooks of ``tests/contract/hooks.py``, which keep
+requests to the one-location rule) and prints its output. Exits with schemathesis' code.
 ``REDIS_URL`` is passed through when set (the cache keys get a unique prefix). The test
 suite runs the same thing in ``tests/contract/test_schemathesis.py``.
 """

@@ -39,9 +39,9 @@ class ProblemSerializer(serializers.Serializer):
 PROBLEM_MEDIA_TYPE = PROBLEM_CONTENT_TYPE
 
 
-def _example(code: str, status: int, detail: str, **extra: Any) -> OpenApiExample:
+def _example(code: str, status: int, detail: str, *, name: str = "", **extra: Any) -> OpenApiExample:
     return OpenApiExample(
-        code,
+        name or code,
         value={"type": ERROR_TYPE_BASE + code, "title": TITLES[code], "status": status, "detail": detail,
                "code": code, "request_id": "4f1c2a9e0b7d4c51a3e8f6b2d9c0e1a7", **extra},
         response_only=True,
@@ -93,6 +93,18 @@ UPSTREAM_TIMEOUT = problem(
     "`upstream_timeout`: the weather provider did not answer in time and no stale copy is cached.",
     _example("upstream_timeout", 504, "The weather provider did not answer in time; try again shortly."),
 )
+# The weather operations' 400 also covers their location rule (forecasts.schema).
+LOCATION_INVALID_PARAMETER = problem(
+    "`invalid_parameter`: a parameter is missing, malformed, out of range or given twice, or the "
+    "location is not exactly one of `lat` and `lon` (both), `q` or `zip` (none, several, or one of "
+    "`lat`/`lon` alone); `errors` names each offending parameter (`location` when the forms are "
+    "not exactly one).",
+    _example("invalid_parameter", 400, "lat: Ensure this value is less than or equal to 90.",
+             errors={"lat": ["Ensure this value is less than or equal to 90."]}),
+    _example("invalid_parameter", 400, "location: Give exactly one location: lat and lon, q, or zip.",
+             name="not exactly one location",
+             errors={"location": ["Give exactly one location: lat and lon, q, or zip."]}),
+)
 LOCATION_NOT_FOUND = problem(
     "`location_not_found`: no place matches `q` or `zip`.",
     _example("location_not_found", 404, "No place matches 'Atlantis'."),
@@ -116,7 +128,11 @@ PROVIDER_ERRORS: dict[Any, OpenApiResponse] = {
     _key(503): UPSTREAM_UNAVAILABLE,
     _key(504): UPSTREAM_TIMEOUT,
 }
-LOCATION_ERRORS: dict[Any, OpenApiResponse] = {_key(404): LOCATION_NOT_FOUND}
+# Operations that take a location (lat and lon, q or zip): after PROVIDER_ERRORS.
+LOCATION_ERRORS: dict[Any, OpenApiResponse] = {
+    _key(400): LOCATION_INVALID_PARAMETER,
+    _key(404): LOCATION_NOT_FOUND,
+}
 # Operations without parameters (nothing can be a 400).
 ACCOUNT_ERRORS: dict[Any, OpenApiResponse] = {
     _key(401): UNAUTHENTICATED,

@@ -160,6 +160,7 @@ PARAMETER_EXAMPLES: dict[str, Any] = {
     "lat": 51.5085,
     "lon": -0.1257,
     "q": "London,GB",
+    "zip": "SW1A,GB",
     "units": "metric",
     "lang": "en",
     "cnt": 8,

@@ -381,7 +381,6 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "weatherapi.schema.postprocess_schema",
-        "forecasts.schema.postprocess_location",
     ],
     "TAGS": [
         {"name": "weather", "description": "Current weather and the five-day forecast."},

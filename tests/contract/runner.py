@@ -2,7 +2,9 @@
 and ``scripts/run_schemathesis.py``.
 
 The schema is read from the running server's ``/api/schema/``, so what is fuzzed is what
-the server publishes. Every default check runs; nothing is excluded.
+the server publishes. Every default check runs; nothing is excluded. ``hooks.py`` keeps the
+generated requests to the weather operations' "exactly one location" rule, which the schema
+states in words only.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ST = Path(sys.executable).with_name("st")
+HOOKS = Path(__file__).resolve().with_name("hooks.py")
 
 # Bounded so one mode takes about a minute on two cores (8 operations).
 DEFAULT_MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "30"))
@@ -51,7 +54,7 @@ def st_command(
 
 
 def run_st(command: list[str], *, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"}
+    env = {**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false", "SCHEMATHESIS_HOOKS": str(HOOKS)}
     return subprocess.run(  # noqa: S603 - our own command line
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
