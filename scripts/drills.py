@@ -16,7 +16,7 @@ steady keep-alive load with a fresh live API key, injects its fault, recovers, a
   the billable sum of the daily rollups of that key's account both equal the number of 2xx
   answers the client received: every billable answer billed exactly once.
 
-Drills: redis, postgres, upstream, worker-kill, sigterm, both-down. The results table is
+Drills: redis, redis-crash, postgres, upstream, worker-kill, sigterm, both-down. The results table is
 printed; with ``--write-docs`` it also replaces the results section of
 docs/reliability.md. Exit status 1 when any assertion failed. Needs redis-server and the
 PostgreSQL server binaries (/usr/lib/postgresql/*/bin); traffic only to 127.0.0.1.
@@ -278,18 +278,25 @@ class Stack:
     """One drill's processes: private Redis, fake upstream, gunicorn, usage worker."""
 
     def __init__(self, ctx: Context, name: str, *, extra_env: dict[str, str] | None = None,
-                 start_worker: bool = True) -> None:
+                 start_worker: bool = True, metering_store: bool = False) -> None:
         self.ctx = ctx
         self.name = name
         self.workdir = ctx.workdir / name
         self.workdir.mkdir()
         self.redis = PrivateRedis(self.workdir)
         self.redis.start()
+        # With ``metering_store``: the usage stream and counters on a second, durable
+        # redis-server (USAGE_REDIS_URL), as production's MemoryDB; else on the cache's.
+        self.metering: PrivateRedis | None = None
+        if metering_store:
+            self.metering = PrivateRedis(self.workdir, durable=True)
+            self.metering.start()
         self.fake = FakeUpstream(self.workdir)
         self.env = {
             **ctx.base_env,
             "REDIS_URL": self.redis.url,
             "OPENWEATHER_BASE_URL": self.fake.url,
+            **({"USAGE_REDIS_URL": self.metering.url} if self.metering else {}),
             **(extra_env or {}),
         }
         email = f"drill-{name}-{secrets.token_hex(4)}@example.com"
@@ -332,8 +339,17 @@ class Stack:
         except requests.RequestException:
             return 0
 
+    @property
+    def store(self) -> PrivateRedis:
+        """The server holding the usage stream and the counters."""
+        return self.metering or self.redis
+
     def stream_len(self) -> int:
-        return int(self.redis.client().xlen(STREAM))
+        return int(self.store.client().xlen(STREAM))
+
+    def month_counter(self) -> int:
+        month = time.strftime("%Y%m", time.gmtime())
+        return int(self.store.client().get(f"{{wx}}:rl:a{self.account_id}:q:{month}") or 0)
 
     def settle(self, timeout: float = 60) -> None:
         """Wait until the usage worker has stored and acknowledged everything in the stream
@@ -360,6 +376,8 @@ class Stack:
             worker.stop()
         self.fake.stop()
         self.redis.kill()
+        if self.metering:
+            self.metering.kill()
 
 
 @dataclass
@@ -450,6 +468,38 @@ def drill_redis(ctx: Context) -> Result:
         result.check(added_2 > added_1, "usage did not flow through the stream again after the restart")
         result.notes.append(f"{len(down)} requests while Redis was down ({during - before} events straight "
                             f"to PostgreSQL); stream took {added_2 - added_1} events in 3 s after the restart")
+    return result
+
+
+def drill_redis_crash(ctx: Context) -> Result:
+    result = Result("redis-crash", "Each Redis SIGKILLed in turn under load, the usage worker running: the "
+                    "cache, then the durable metering store (USAGE_REDIS_URL, appendfsync always); "
+                    "billed = answered and the monthly quota counter = billed")
+    with drill_stack(ctx, "redis-crash", metering_store=True) as stack:
+        assert stack.metering is not None  # noqa: S101
+        stack.warm()
+        load = Load(stack.server.url, stack.key).start()
+        ctx.sleep(3)
+        notes = []
+        for phase, server in (("cache-killed", stack.redis), ("store-killed", stack.metering)):
+            load.phase = phase
+            in_stream = stack.stream_len()
+            server.kill()  # SIGKILL: no shutdown, no save
+            ctx.sleep(2)
+            server.start()
+            load.phase = phase.replace("killed", "back")
+            ctx.sleep(4)
+            notes.append(f"{phase.split('-')[0]} SIGKILLed with {in_stream} entries in the stream")
+        load.stop()
+        tally(result, load.answers, stack)
+        counter = stack.month_counter()
+        result.check(counter == result.expected,
+                     f"monthly quota counter {counter} != billed {result.expected} (free or lost quota)")
+        served = {p: sum(1 for a in load.answers if a.phase == p and a.status == 200)
+                  for p in ("cache-killed", "store-killed")}
+        result.check(all(served.values()), f"no weather served while a Redis was down: {served}")
+        notes.append(f"answers while down: {served}; quota counter {counter} = billed")
+        result.notes.append("; ".join(notes))
     return result
 
 
@@ -699,6 +749,7 @@ def drill_both_down(ctx: Context) -> Result:
 
 DRILLS: dict[str, Callable[[Context], Result]] = {
     "redis": drill_redis,
+    "redis-crash": drill_redis_crash,
     "postgres": drill_postgres,
     "upstream": drill_upstream,
     "worker-kill": drill_worker_kill,
