@@ -212,12 +212,17 @@ class AppLatency:
         return "; ".join(parts)
 
 
-def redis_commands(url: str) -> dict[str, int]:
-    """Calls per command since the server started (INFO commandstats). Commands a Lua script
-    runs are counted too (GET and INCR inside the throttle's EVALSHA)."""
-    info = subprocess.run(["redis-cli", "-u", url, "INFO", "commandstats"], capture_output=True, text=True,
-                          check=True).stdout
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"cmdstat_([a-z|]+):calls=(\d+)", info)}
+def redis_commands(*urls: str) -> dict[str, int]:
+    """Calls per command since the servers started (INFO commandstats), summed over the
+    servers. Commands a Lua script runs are counted too (GET and INCR inside the throttle's
+    EVALSHA)."""
+    calls: dict[str, int] = {}
+    for url in urls:
+        info = subprocess.run(["redis-cli", "-u", url, "INFO", "commandstats"], capture_output=True, text=True,
+                              check=True).stdout
+        for m in re.finditer(r"cmdstat_([a-z|]+):calls=(\d+)", info):
+            calls[m.group(1)] = calls.get(m.group(1), 0) + int(m.group(2))
+    return calls
 
 
 def main() -> None:
@@ -228,6 +233,10 @@ def main() -> None:
                         help="the app's LOG_LEVEL: INFO (production: one access line per request) or WARNING")
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternate (1) and (2) this many times and report each one's median round")
+    parser.add_argument("--metering-store", choices=("durable", "shared"), default="durable",
+                        help="durable: the usage stream and counters on a second redis-server with "
+                             "appendfsync always (USAGE_REDIS_URL), as production's MemoryDB; shared: on "
+                             "the cache's Redis")
     parser.add_argument("--only", default="1,2,3,4,5",
                         help="scenarios to run, e.g. 1,2,5 to compare gunicorn configurations quickly")
     args = parser.parse_args()
@@ -254,12 +263,19 @@ def main() -> None:
     ensure_database(db_url)
     load_before = os.getloadavg()
     workdir = Path(tempfile.mkdtemp(prefix="wxbench-"))
+    metering_store = None
+    if args.metering_store == "durable":
+        from tests.support.services import PrivateRedis
+
+        metering_store = PrivateRedis(workdir, durable=True)
+        metering_store.start()
     metrics_dir = workdir / "prom"
     metrics_dir.mkdir()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))},
         "DATABASE_URL": db_url,
         "REDIS_URL": redis_url,
+        **({"USAGE_REDIS_URL": metering_store.url} if metering_store else {}),
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -323,6 +339,7 @@ def main() -> None:
                 last = now
             return last
 
+        redis_urls = [redis_url, *([metering_store.url] if metering_store else [])]
         d, c = args.duration, args.connections
         only = {s.strip() for s in args.only.split(",")}
         # Warm-up (not measured, before the event count starts): every thread's Redis and
@@ -334,7 +351,7 @@ def main() -> None:
         # (1) and (2) alternate for --rounds rounds and each reports its median round: the
         # shared machine's speed drifts by tens of percent over a minute, and the ratio
         # should compare the two paths, not two moments.
-        rounds: dict[str, list[dict[str, float]]] = {"1 healthz": [], "2 cached, API key": []}
+        rounds = {"1 healthz": [], "2 cached, API key": []}
         cpu: dict[str, list[dict[str, float]]] = {"1 healthz": [], "2 cached, API key": []}
         splits: list[list[int]] = []
         _, worker_pids = gunicorn_pids(server.proc.pid)  # type: ignore[union-attr]
@@ -342,6 +359,8 @@ def main() -> None:
 
         own_backend = backend_pid(connection)
         redis_pids = [private_redis.pid] if private_redis is not None else []
+        if metering_store is not None and metering_store.proc is not None:
+            redis_pids.append(metering_store.proc.pid)
         meter = CpuMeter({
             "gunicorn": worker_pids,
             "redis": redis_pids,
@@ -363,7 +382,7 @@ def main() -> None:
                 settle()
                 # Redis commands the server processed per answer (the usage worker's reads add
                 # a few per 1,000): the hot path's round trips, seen from Redis's side.
-                commands_before = redis_commands(redis_url)
+                commands_before = redis_commands(*redis_urls)
                 split_before = answers_per_worker(metrics_dir)
                 cpu_before = meter.read()
                 since = app_latency.mark()
@@ -376,7 +395,7 @@ def main() -> None:
                 split_after = answers_per_worker(metrics_dir)
                 served = sorted((v - split_before.get(pid, 0.0) for pid, v in split_after.items()), reverse=True)
                 splits.append([round(100 * v / max(1.0, sum(served))) for v in served])
-                commands_after = redis_commands(redis_url)
+                commands_after = redis_commands(*redis_urls)
                 rounds["2 cached, API key"].append(r2)
                 n = max(1, r2["requests"])
                 redis_per_request = {k: (v - commands_before.get(k, 0)) / n for k, v in commands_after.items()
@@ -423,6 +442,8 @@ def main() -> None:
         v1_answered = v1_responses(base) - answered_before
     finally:
         server.stop()
+        if metering_store is not None:
+            metering_store.kill()
         for proc in (worker, fake, private_redis):
             if proc is None:
                 continue
@@ -436,7 +457,8 @@ def main() -> None:
     print(f"\nmachine: {os.cpu_count()} cores, {mem_mb} MB; load average before {load_before[0]:.2f}, "
           f"after {load[0]:.2f} (1 min); wrk -t{wrk_threads(args.connections)} -c{args.connections} -d{args.duration}s; "
           f"gunicorn {server.env['GUNICORN_WORKERS']} workers x {server.env['GUNICORN_THREADS']} threads "
-          f"({server.env.get('GUNICORN_WORKER_CLASS', 'gunicorn.conf.py default')}); LOG_LEVEL={args.log_level}\n")
+          f"({server.env.get('GUNICORN_WORKER_CLASS', 'gunicorn.conf.py default')}); LOG_LEVEL={args.log_level}; "
+          f"metering store: {args.metering_store}\n")
     print(f"{'scenario':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'non-2xx':>8} {'sock err':>8}")
     for name, r in results.items():
         print(f"{name:34} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {int(r['requests']):9d} "

@@ -305,7 +305,8 @@ class PrivateServices:
             break
         assert self.redis is not None
         self.environ["REDIS_URL"] = self.set_vars["REDIS_URL"] = self.redis.url
-        self.notes.append(f"Redis: private redis-server on 127.0.0.1:{self.redis.port} (pid {self.redis.proc.pid})")
+        pid = self.redis.proc.pid if self.redis.proc is not None else None
+        self.notes.append(f"Redis: private redis-server on 127.0.0.1:{self.redis.port} (pid {pid})")
 
     def _start_postgres(self) -> None:
         if "DATABASE_URL" in self.environ:
