@@ -96,6 +96,7 @@ SECRET_FILES = {
     "METRICS_TOKEN",
     "DATABASE_URL",
     "REDIS_URL",
+    "USAGE_REDIS_URL",
 }
 
 
@@ -404,6 +405,24 @@ def test_secret_provider_class(rendered, target):
     monitor = one(rendered[target], "ServiceMonitor", "weather-web")
     creds = monitor["spec"]["endpoints"][0]["authorization"]["credentials"]
     assert creds == {"name": synced["secretName"], "key": synced["data"][0]["key"]}
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_web_and_usage_worker_get_the_usage_store_url(rendered, target):
+    # USAGE_REDIS_URL is a file in SECRETS_DIR, from the datastores secret, like REDIS_URL.
+    docs = rendered[target]
+    spc = one(docs, "SecretProviderClass", "weather-secrets")
+    objects = yaml.safe_load(spc["spec"]["parameters"]["objects"])
+    datastores = next(o for o in objects if o["objectAlias"] == "datastores.json")
+    assert {"path": "USAGE_REDIS_URL", "objectAlias": "USAGE_REDIS_URL"} in datastores["jmesPath"]
+    secrets_dir = one(docs, "ConfigMap", "weather-config")["data"]["SECRETS_DIR"]
+    for name in ("weather-web", "weather-usage-worker"):
+        spec = pod_spec(one(docs, "Deployment", name))
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        app = spec["containers"][0]
+        mount = next(m for m in app["volumeMounts"] if m["mountPath"] == secrets_dir)
+        csi = volumes[mount["name"]]["csi"]
+        assert csi["volumeAttributes"]["secretProviderClass"] == spc["metadata"]["name"], name
 
 
 @pytest.mark.parametrize("target", OVERLAYS)

@@ -27,6 +27,7 @@ APP_ENV_VARS = {
     "METRICS_TOKEN",
     "DATABASE_URL",
     "REDIS_URL",
+    "USAGE_REDIS_URL",
 }
 EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -314,7 +315,7 @@ def test_rds_postgres():
     assert db["db_subnet_group_name"] == "${var.database_subnet_group_name}"
 
 
-@pytest.mark.parametrize("engine", ["postgres", "redis"])
+@pytest.mark.parametrize("engine", ["postgres", "redis", "memorydb"])
 def test_datastore_ingress_only_from_node_security_groups(engine):
     rules = named(MODULES["data"], "resource", "aws_vpc_security_group_ingress_rule")
     rule = rules[f"aws_vpc_security_group_ingress_rule.{engine}"]
@@ -324,6 +325,65 @@ def test_datastore_ingress_only_from_node_security_groups(engine):
     assert not named(MODULES["data"], "resource", "aws_security_group_rule")
     for sg in named(MODULES["data"], "resource", "aws_security_group").values():
         assert "ingress" not in sg
+
+
+def test_memorydb_usage_store():
+    """The usage stream and the rate/quota counters: durable (transaction log), multi-AZ,
+    TLS, KMS at rest, user auth, database subnets, reachable only from the nodes."""
+    data = MODULES["data"]
+    cluster = single(data, "resource", "aws_memorydb_cluster")
+    assert cluster["tls_enabled"] is True
+    assert cluster["kms_key_arn"] == "${aws_kms_key.data.arn}"
+    assert cluster["security_group_ids"] == ["${aws_security_group.memorydb.id}"]
+    assert cluster["subnet_group_name"] == "${aws_memorydb_subnet_group.usage.name}"
+    subnets = single(data, "resource", "aws_memorydb_subnet_group")
+    # The database subnets: private, no route to the internet (modules/network).
+    assert subnets["subnet_ids"] == "${var.database_subnet_ids}"
+    assert cluster["port"] == 6379
+    # Multi-AZ: at least one replica per shard, everywhere.
+    assert cluster["num_replicas_per_shard"] == "${var.memorydb_replicas_per_shard}"
+    assert variable_default(data, "memorydb_replicas_per_shard") >= 1
+    assert ">= 1" in str(named(data, "variable")["memorydb_replicas_per_shard"]["validation"])
+    for env in OVERLAYS:
+        assert tfvars(env).get("memorydb_replicas_per_shard", 2) >= 1
+        assert tfvars(env)["memorydb_node_type"].startswith("db.")
+    # Snapshots kept for at least a week.
+    assert cluster["snapshot_retention_limit"] == "${var.memorydb_snapshot_retention_days}"
+    assert variable_default(data, "memorydb_snapshot_retention_days") >= 7
+    assert cluster["final_snapshot_name"]
+    # Only the app's user, with a password: never the open-access ACL or the default user.
+    assert cluster["acl_name"] == "${aws_memorydb_acl.usage.name}"
+    acl = single(data, "resource", "aws_memorydb_acl")
+    assert acl["user_names"] == ["${aws_memorydb_user.usage.user_name}"]
+    user = single(data, "resource", "aws_memorydb_user")
+    auth = b(user["authentication_mode"])
+    assert auth["type"] == "password"
+    assert auth["passwords"] == ["${random_password.memorydb_usage.result}"]
+    assert user["access_string"].startswith("on ")
+    assert "-@dangerous" in user["access_string"]
+    # Its own security group: 6379 from the node security groups only.
+    rule = named(data, "resource", "aws_vpc_security_group_ingress_rule")[
+        "aws_vpc_security_group_ingress_rule.memorydb"
+    ]
+    assert rule["security_group_id"] == "${aws_security_group.memorydb.id}"
+    assert rule["from_port"] == rule["to_port"] == 6379
+
+
+def test_usage_redis_url_in_the_datastores_secret():
+    versions = named(MODULES["app-secrets"], "resource", "aws_secretsmanager_secret_version")
+    body = versions["aws_secretsmanager_secret_version.datastores"]["secret_string"]
+    url = re.search(r"USAGE_REDIS_URL\s*=\s*\"([^\"]+)\"", body).group(1)
+    # TLS, the app's MemoryDB user and password, the MemoryDB endpoint, database 0.
+    assert url == (
+        "rediss://${var.usage_redis_user}:${var.usage_redis_password}"
+        "@${var.usage_redis_endpoint}:6379/0"
+    )
+    stack = named(MODULES["stack"], "module")["app_secrets"]
+    assert stack["usage_redis_endpoint"] == "${module.data.usage_redis_endpoint}"
+    assert stack["usage_redis_password"] == "${module.data.usage_redis_password}"
+    outputs = named(MODULES["data"], "output")
+    assert "aws_memorydb_cluster.usage.cluster_endpoint" in outputs["usage_redis_endpoint"]["value"]
+    assert outputs["usage_redis_password"]["sensitive"] is True
 
 
 def test_redis_replication_group():

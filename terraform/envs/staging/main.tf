@@ -28,6 +28,8 @@ module "stack" {
   db_backup_retention_days     = var.db_backup_retention_days
   redis_node_type              = var.redis_node_type
   waf_rate_limit_per_5_minutes = var.waf_rate_limit_per_5_minutes
+  memorydb_node_type           = var.memorydb_node_type
+  memorydb_replicas_per_shard  = var.memorydb_replicas_per_shard
   zone_name                    = var.zone_name
   api_host                     = var.api_host
   ops_host                     = var.ops_host

@@ -1,7 +1,8 @@
 # One environment in one region; called by the thin roots under terraform/envs/<env>
 # (backend, providers, terraform.tfvars).
 #   network (VPC, 3 AZs) -> two EKS clusters (blue, green) sharing one data layer
-#   (RDS PostgreSQL, ElastiCache Redis) -> secrets + pod identity -> WAF, ECR, DNS.
+#   (RDS PostgreSQL, ElastiCache Redis, MemoryDB usage store) -> secrets + pod identity
+#   -> WAF, ECR, DNS.
 # Blue/green: both clusters run the same k8s overlay; Route53 weighted records decide
 # which one serves (scripts/bluegreen_switch.py). Multi-region: apply the env root once per
 # region (var.region, its own state key); the latency records join them.
@@ -172,9 +173,11 @@ module "data" {
     green = module.cluster_green.node_security_group_id
   }
   db_instance_class        = var.db_instance_class
-  db_backup_retention_days = var.db_backup_retention_days
-  redis_node_type          = var.redis_node_type
-  tags                     = local.tags
+  db_backup_retention_days    = var.db_backup_retention_days
+  redis_node_type             = var.redis_node_type
+  memorydb_node_type          = var.memorydb_node_type
+  memorydb_replicas_per_shard = var.memorydb_replicas_per_shard
+  tags                        = local.tags
 }
 
 ################################################################################
@@ -189,6 +192,9 @@ module "app_secrets" {
   postgres_address       = module.data.postgres_address
   redis_primary_endpoint = module.data.redis_primary_endpoint
   redis_auth_token       = module.data.redis_auth_token
+  usage_redis_endpoint   = module.data.usage_redis_endpoint
+  usage_redis_user       = module.data.usage_redis_user
+  usage_redis_password   = module.data.usage_redis_password
   tags                   = local.tags
 }
 

@@ -90,6 +90,18 @@ variable "waf_rate_limit_per_5_minutes" {
   type        = number
 }
 
+variable "memorydb_node_type" {
+  description = "MemoryDB node type of the usage store (usage stream, rate/quota counters)."
+  type        = string
+}
+
+variable "memorydb_replicas_per_shard" {
+  description = "MemoryDB replicas per shard (at least 1)."
+  type        = number
+  nullable    = false
+  default     = 2
+}
+
 variable "zone_name" {
   description = "Public Route53 zone (must exist)."
   type        = string
