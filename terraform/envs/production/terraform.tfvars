@@ -24,8 +24,6 @@ redis_node_type          = "cache.m7g.large"
 memorydb_node_type          = "db.r7g.large"
 memorydb_replicas_per_shard = 2
 
-waf_rate_limit_per_5_minutes = 3000
-
 zone_name = "weatherapi.example.com"
 api_host  = "api.weatherapi.example.com"
 ops_host  = "ops.weatherapi.example.com"

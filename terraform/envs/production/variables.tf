@@ -22,7 +22,6 @@ variable "apps_max_size" {}
 variable "db_instance_class" {}
 variable "db_backup_retention_days" {}
 variable "redis_node_type" {}
-variable "waf_rate_limit_per_5_minutes" {}
 variable "memorydb_node_type" {}
 variable "zone_name" {}
 variable "api_host" {}
@@ -35,3 +34,4 @@ variable "access_entries" { default = null }
 variable "initial_weights" { default = null }
 variable "alb_lookup_enabled" { default = null }
 variable "memorydb_replicas_per_shard" { default = null }
+variable "edge_in_service" { default = null }

@@ -25,8 +25,6 @@ redis_node_type          = "cache.t4g.small"
 memorydb_node_type          = "db.t4g.small"
 memorydb_replicas_per_shard = 1
 
-waf_rate_limit_per_5_minutes = 2000
-
 zone_name = "weatherapi.example.com"
 api_host  = "api.staging.weatherapi.example.com"
 ops_host  = "ops.staging.weatherapi.example.com"
