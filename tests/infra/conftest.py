@@ -1,8 +1,9 @@
 """Fixtures for the infrastructure checks: rendered kustomize output and parsed Terraform.
 
 INFRA_RENDER_DIR (set by .ci/check-infra) points at a directory holding one rendered
-file per kustomize target (base.yaml, staging.yaml, production.yaml, chaos.yaml,
-cloudwatch.yaml). Without it the targets are rendered here with `kubectl kustomize`.
+file per kustomize target, named after the kustomization's directory (base.yaml,
+staging.yaml, production.yaml, chaos.yaml, cloudwatch.yaml, monitoring.yaml). Without it
+the targets are rendered here with `kubectl kustomize`.
 """
 
 from __future__ import annotations

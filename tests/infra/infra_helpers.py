@@ -9,13 +9,16 @@ K8S = ROOT / "k8s"
 TERRAFORM = ROOT / "terraform"
 DOCS = ROOT / "docs"
 OVERLAYS = ("staging", "production")
-TARGETS = {
-    "base": K8S / "base",
-    "staging": K8S / "overlays" / "staging",
-    "production": K8S / "overlays" / "production",
-    "chaos": K8S / "chaos",
-    "cloudwatch": K8S / "cloudwatch",
-}
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def kustomization_dirs() -> list[Path]:
+    """Every directory under k8s/ holding a kustomization (what .ci/check-infra renders)."""
+    return sorted({p.parent for name in KUSTOMIZATION_FILES for p in K8S.rglob(name)})
+
+
+# Rendered target name (the directory's name, as .ci/check-infra names them) -> directory.
+TARGETS = {d.name: d for d in kustomization_dirs()}
 
 
 def find(docs, kind, name=None):

@@ -96,6 +96,7 @@ SECRET_FILES = {
     "METRICS_TOKEN",
     "DATABASE_URL",
     "REDIS_URL",
+    "USAGE_REDIS_URL",
 }
 
 
@@ -406,6 +407,34 @@ def test_secret_provider_class(rendered, target):
     assert creds == {"name": synced["secretName"], "key": synced["data"][0]["key"]}
 
 
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_web_and_usage_worker_get_the_usage_store_url(rendered, target):
+    # USAGE_REDIS_URL is a file in SECRETS_DIR, from the datastores secret, like REDIS_URL.
+    docs = rendered[target]
+    spc = one(docs, "SecretProviderClass", "weather-secrets")
+    objects = yaml.safe_load(spc["spec"]["parameters"]["objects"])
+    datastores = next(o for o in objects if o["objectAlias"] == "datastores.json")
+    assert {"path": "USAGE_REDIS_URL", "objectAlias": "USAGE_REDIS_URL"} in datastores["jmesPath"]
+    secrets_dir = one(docs, "ConfigMap", "weather-config")["data"]["SECRETS_DIR"]
+    for name in ("weather-web", "weather-usage-worker"):
+        spec = pod_spec(one(docs, "Deployment", name))
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        app = spec["containers"][0]
+        mount = next(m for m in app["volumeMounts"] if m["mountPath"] == secrets_dir)
+        csi = volumes[mount["name"]]["csi"]
+        assert csi["volumeAttributes"]["secretProviderClass"] == spc["metadata"]["name"], name
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_two_trusted_proxies(rendered, target):
+    # CloudFront appends the viewer's address, then the ALB appends CloudFront's.
+    config = one(rendered[target], "ConfigMap", "weather-config")["data"]
+    assert config["TRUSTED_PROXY_COUNT"] == "2"
+    public = one(rendered[target], "Ingress", "weather-public")["metadata"]["annotations"]
+    attributes = public["alb.ingress.kubernetes.io/load-balancer-attributes"].split(",")
+    assert "routing.http.xff_header_processing.mode=append" in attributes
+
+
 @pytest.mark.parametrize("target", OVERLAYS)
 def test_cloudwatch_reads_only_the_metrics_token(rendered, target):
     spc = one(rendered[target], "SecretProviderClass", "cwagent-metrics")
@@ -447,9 +476,7 @@ def test_ingresses(rendered, target):
     ann = public["metadata"]["annotations"]
     assert ann["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
     assert ann["alb.ingress.kubernetes.io/target-type"] == "ip"
-    assert ann["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
     assert ann["alb.ingress.kubernetes.io/certificate-arn"].startswith("arn:aws:acm:")
-    assert ann["alb.ingress.kubernetes.io/wafv2-acl-arn"].startswith("arn:aws:wafv2:")
     assert ann["alb.ingress.kubernetes.io/healthcheck-path"] == "/readyz"
     assert public["spec"]["ingressClassName"] == "alb"
     paths = {
@@ -467,10 +494,53 @@ def test_ingresses(rendered, target):
     assert iann["alb.ingress.kubernetes.io/target-type"] == "ip"
     assert "alb.ingress.kubernetes.io/wafv2-acl-arn" not in iann
     ipaths = {p["path"] for p in internal["spec"]["rules"][0]["http"]["paths"]}
-    assert {"/admin", "/metrics"} <= ipaths
+    # /readyz: the blue/green health gate probes each cluster here (the public ALB answers
+    # only CloudFront).
+    assert {"/admin", "/metrics", "/readyz"} <= ipaths
     if target != "base":
         assert public["spec"]["rules"][0]["host"] != internal["spec"]["rules"][0]["host"]
         assert public["spec"]["tls"][0]["hosts"] == [public["spec"]["rules"][0]["host"]]
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_public_alb_admits_only_cloudfront(rendered, target):
+    public = one(rendered[target], "Ingress", "weather-public")
+    ann = public["metadata"]["annotations"]
+    # HTTPS only: CloudFront talks https-only to its origins, and the prefix list counts
+    # against the security group's rule quota once per listener port.
+    assert json.loads(ann["alb.ingress.kubernetes.io/listen-ports"]) == [{"HTTPS": 443}]
+    assert "alb.ingress.kubernetes.io/ssl-redirect" not in ann
+    # The security group: CloudFront's origin-facing prefix list, nothing else.
+    prefix_lists = ann["alb.ingress.kubernetes.io/security-group-prefix-lists"].split(",")
+    assert len(prefix_lists) == 1 and re.fullmatch(r"pl-[0-9a-f]{8,17}", prefix_lists[0])
+    if target != "base":
+        assert prefix_lists[0] != "pl-00000000"
+    for key in (
+        "alb.ingress.kubernetes.io/inbound-cidrs",
+        "alb.ingress.kubernetes.io/security-groups",
+        "alb.ingress.kubernetes.io/wafv2-acl-arn",
+    ):
+        assert key not in ann, key
+    # The listener rules: the app only with CloudFront's secret header, whose value is filled
+    # in at render time (docs/deploy.md, step 6) and never committed.
+    app_services = {
+        p["backend"]["service"]["name"]
+        for p in public["spec"]["rules"][0]["http"]["paths"]
+        if p["backend"]["service"]["port"].get("name") != "use-annotation"
+    }
+    assert app_services == {"weather-web"}
+    for service in app_services:
+        conditions = json.loads(ann[f"alb.ingress.kubernetes.io/conditions.{service}"])
+        assert conditions == [
+            {
+                "field": "http-header",
+                "httpHeaderConfig": {
+                    "httpHeaderName": "X-Origin-Verify",
+                    "values": ["${ORIGIN_VERIFY}"],
+                },
+            }
+        ]
+    assert "defaultBackend" not in public["spec"]
 
 
 def test_overlays_have_their_own_hosts_and_arns(rendered):
@@ -480,7 +550,6 @@ def test_overlays_have_their_own_hosts_and_arns(rendered):
         return (
             ing["spec"]["rules"][0]["host"],
             ann["alb.ingress.kubernetes.io/certificate-arn"],
-            ann["alb.ingress.kubernetes.io/wafv2-acl-arn"],
         )
 
     staging, production = values("staging"), values("production")

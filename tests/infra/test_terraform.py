@@ -8,6 +8,7 @@ the properties of our own resources that matter most.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections import defaultdict
 from functools import cache
@@ -21,13 +22,16 @@ from infra_helpers import K8S, OVERLAYS, TERRAFORM
 
 OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
 ENV_ROOTS = {env: TERRAFORM / "envs" / env for env in OVERLAYS}
+EDGE_ROOTS = {env: TERRAFORM / "envs" / env / "edge" for env in OVERLAYS}
 APP_ENV_VARS = {
     "DJANGO_SECRET_KEY",
     "OPENWEATHER_API_KEY",
     "METRICS_TOKEN",
     "DATABASE_URL",
     "REDIS_URL",
+    "USAGE_REDIS_URL",
 }
+ALL_METHODS = {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"}
 EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 
@@ -78,6 +82,23 @@ def tfvars(env: str) -> dict:
     return parse(ENV_ROOTS[env] / "terraform.tfvars")
 
 
+def edge_tfvars(env: str) -> dict:
+    return parse(EDGE_ROOTS[env] / "terraform.tfvars")
+
+
+def local_values(directory: Path) -> dict:
+    merged: dict = {}
+    for block in load_dir(directory).get("locals", []):
+        merged.update(block)
+    return merged
+
+
+def resolve(directory: Path, value):
+    """A value that is exactly "${local.NAME}" becomes that local's expression."""
+    m = re.fullmatch(r"\$\{local\.(\w+)\}", value) if isinstance(value, str) else None
+    return local_values(directory)[m.group(1)] if m else value
+
+
 def variable_default(directory: Path, name: str):
     return named(directory, "variable")[name].get("default")
 
@@ -87,7 +108,7 @@ def module_dirs() -> list[Path]:
 
 
 def all_tf_dirs() -> list[Path]:
-    return [*module_dirs(), *ENV_ROOTS.values()]
+    return [*module_dirs(), *ENV_ROOTS.values(), *EDGE_ROOTS.values()]
 
 
 MODULES = {p.name: p for p in module_dirs()}
@@ -105,7 +126,7 @@ def test_every_tf_file_parses():
         assert isinstance(parse(path), dict), path
 
 
-@pytest.mark.parametrize("directory", all_tf_dirs(), ids=lambda p: p.name)
+@pytest.mark.parametrize("directory", all_tf_dirs(), ids=lambda p: str(p.relative_to(TERRAFORM)))
 def test_versions_pinned(directory):
     terraform = load_dir(directory)["terraform"]
     assert any("required_version" in t for t in terraform), directory
@@ -125,10 +146,13 @@ def test_versions_pinned(directory):
             assert EXACT_VERSION.match(module.get("version", "")), f"module {name} not pinned"
 
 
-@pytest.mark.parametrize("env", OVERLAYS)
-def test_backend_is_remote_and_locked(env):
+@pytest.mark.parametrize(
+    "root", [*ENV_ROOTS.values(), *EDGE_ROOTS.values()], ids=lambda p: str(p.relative_to(TERRAFORM))
+)
+def test_backend_is_remote_and_locked(root):
+    env = next(e for e in OVERLAYS if root in (ENV_ROOTS[e], EDGE_ROOTS[e]))
     backend = None
-    for t in load_dir(ENV_ROOTS[env])["terraform"]:
+    for t in load_dir(root)["terraform"]:
         for block in t.get("backend", []) or []:
             backend = block
     assert backend and "s3" in backend, "S3 backend expected"
@@ -136,6 +160,9 @@ def test_backend_is_remote_and_locked(env):
     assert s3.get("use_lockfile") is True or s3.get("dynamodb_table"), "no state locking"
     assert s3.get("encrypt") is True
     assert s3["key"].startswith(f"weather/{env}/")
+    if root == EDGE_ROOTS[env]:
+        # One edge state per environment, apart from every regional state.
+        assert s3["key"] == f"weather/{env}/edge/terraform.tfstate"
 
 
 @pytest.mark.parametrize("env", OVERLAYS)
@@ -314,7 +341,7 @@ def test_rds_postgres():
     assert db["db_subnet_group_name"] == "${var.database_subnet_group_name}"
 
 
-@pytest.mark.parametrize("engine", ["postgres", "redis"])
+@pytest.mark.parametrize("engine", ["postgres", "redis", "memorydb"])
 def test_datastore_ingress_only_from_node_security_groups(engine):
     rules = named(MODULES["data"], "resource", "aws_vpc_security_group_ingress_rule")
     rule = rules[f"aws_vpc_security_group_ingress_rule.{engine}"]
@@ -324,6 +351,65 @@ def test_datastore_ingress_only_from_node_security_groups(engine):
     assert not named(MODULES["data"], "resource", "aws_security_group_rule")
     for sg in named(MODULES["data"], "resource", "aws_security_group").values():
         assert "ingress" not in sg
+
+
+def test_memorydb_usage_store():
+    """The usage stream and the rate/quota counters: durable (transaction log), multi-AZ,
+    TLS, KMS at rest, user auth, database subnets, reachable only from the nodes."""
+    data = MODULES["data"]
+    cluster = single(data, "resource", "aws_memorydb_cluster")
+    assert cluster["tls_enabled"] is True
+    assert cluster["kms_key_arn"] == "${aws_kms_key.data.arn}"
+    assert cluster["security_group_ids"] == ["${aws_security_group.memorydb.id}"]
+    assert cluster["subnet_group_name"] == "${aws_memorydb_subnet_group.usage.name}"
+    subnets = single(data, "resource", "aws_memorydb_subnet_group")
+    # The database subnets: private, no route to the internet (modules/network).
+    assert subnets["subnet_ids"] == "${var.database_subnet_ids}"
+    assert cluster["port"] == 6379
+    # Multi-AZ: at least one replica per shard, everywhere.
+    assert cluster["num_replicas_per_shard"] == "${var.memorydb_replicas_per_shard}"
+    assert variable_default(data, "memorydb_replicas_per_shard") >= 1
+    assert ">= 1" in str(named(data, "variable")["memorydb_replicas_per_shard"]["validation"])
+    for env in OVERLAYS:
+        assert tfvars(env).get("memorydb_replicas_per_shard", 2) >= 1
+        assert tfvars(env)["memorydb_node_type"].startswith("db.")
+    # Snapshots kept for at least a week.
+    assert cluster["snapshot_retention_limit"] == "${var.memorydb_snapshot_retention_days}"
+    assert variable_default(data, "memorydb_snapshot_retention_days") >= 7
+    assert cluster["final_snapshot_name"]
+    # Only the app's user, with a password: never the open-access ACL or the default user.
+    assert cluster["acl_name"] == "${aws_memorydb_acl.usage.name}"
+    acl = single(data, "resource", "aws_memorydb_acl")
+    assert acl["user_names"] == ["${aws_memorydb_user.usage.user_name}"]
+    user = single(data, "resource", "aws_memorydb_user")
+    auth = b(user["authentication_mode"])
+    assert auth["type"] == "password"
+    assert auth["passwords"] == ["${random_password.memorydb_usage.result}"]
+    assert user["access_string"].startswith("on ")
+    assert "-@dangerous" in user["access_string"]
+    # Its own security group: 6379 from the node security groups only.
+    rule = named(data, "resource", "aws_vpc_security_group_ingress_rule")[
+        "aws_vpc_security_group_ingress_rule.memorydb"
+    ]
+    assert rule["security_group_id"] == "${aws_security_group.memorydb.id}"
+    assert rule["from_port"] == rule["to_port"] == 6379
+
+
+def test_usage_redis_url_in_the_datastores_secret():
+    versions = named(MODULES["app-secrets"], "resource", "aws_secretsmanager_secret_version")
+    body = versions["aws_secretsmanager_secret_version.datastores"]["secret_string"]
+    url = re.search(r"USAGE_REDIS_URL\s*=\s*\"([^\"]+)\"", body).group(1)
+    # TLS, the app's MemoryDB user and password, the MemoryDB endpoint, database 0.
+    assert url == (
+        "rediss://${var.usage_redis_user}:${var.usage_redis_password}"
+        "@${var.usage_redis_endpoint}:6379/0"
+    )
+    stack = named(MODULES["stack"], "module")["app_secrets"]
+    assert stack["usage_redis_endpoint"] == "${module.data.usage_redis_endpoint}"
+    assert stack["usage_redis_password"] == "${module.data.usage_redis_password}"
+    outputs = named(MODULES["data"], "output")
+    assert "aws_memorydb_cluster.usage.cluster_endpoint" in outputs["usage_redis_endpoint"]["value"]
+    assert outputs["usage_redis_password"]["sensitive"] is True
 
 
 def test_redis_replication_group():
@@ -344,7 +430,7 @@ def test_redis_replication_group():
 
 def test_waf_rules_and_logging():
     acl = single(MODULES["waf"], "resource", "aws_wafv2_web_acl")
-    assert acl["scope"] == "REGIONAL"
+    assert acl["scope"] == "CLOUDFRONT"
     rules = acl["rule"] if isinstance(acl["rule"], list) else [acl["rule"]]
     managed = {
         b(b(r["statement"])["managed_rule_group_statement"])["name"]
@@ -377,10 +463,240 @@ def test_waf_rules_and_logging():
     assert group["name"].startswith("aws-waf-logs-")
 
 
-def test_waf_attached_by_ingress_annotation_only():
+def test_waf_only_at_cloudfront_scope_attached_to_the_distribution():
+    # No association resource anywhere (an ALB association would fight the AWS Load Balancer
+    # Controller, and the ALBs take no ACL at all), and no regional ACL.
     for path in TERRAFORM.rglob("*.tf"):
         for block in parse(path).get("resource", []):
             assert "aws_wafv2_web_acl_association" not in block, path
+            for acl in block.get("aws_wafv2_web_acl", {}).values():
+                assert acl["scope"] == "CLOUDFRONT", path
+    # The ACL module is used by the edge only, with the us-east-1 provider a CLOUDFRONT-scope
+    # ACL requires, and the distribution carries it.
+    callers = [
+        (directory, name)
+        for directory in module_dirs()
+        for name, body in named(directory, "module").items()
+        if (directory / body["source"]).resolve() == MODULES["waf"]
+    ]
+    assert callers == [(MODULES["edge"], "waf")]
+    waf = named(MODULES["edge"], "module")["waf"]
+    assert waf["providers"] == {"aws": "${aws.us_east_1}"}
+    assert distribution()["web_acl_id"] == "${module.waf.web_acl_arn}"
+    assert "waf" not in named(MODULES["stack"], "module")
+
+
+# ---------------------------------------------------------------------------
+# Edge: CloudFront in front of the regions
+# ---------------------------------------------------------------------------
+
+
+def distribution() -> dict:
+    return single(MODULES["edge"], "resource", "aws_cloudfront_distribution")
+
+
+def behaviours() -> dict[str, dict]:
+    """path pattern ("*" for the default) -> cache behaviour."""
+    dist = distribution()
+    out = {"*": b(dist["default_cache_behavior"])}
+    for behaviour in dist["ordered_cache_behavior"]:
+        out[behaviour["path_pattern"]] = behaviour
+    return out
+
+
+def origins() -> dict[str, dict]:
+    """origin id -> origin, the dynamic per-region ones included (by their id template)."""
+    dist = distribution()
+    out = {o["origin_id"]: o for o in dist["origin"]}
+    for dyn in dist.get("dynamic", []):
+        if "origin" in dyn:
+            content = b(dyn["origin"]["content"])
+            out[content["origin_id"]] = content
+    return out
+
+
+def cache_policy(reference: str) -> dict:
+    edge = MODULES["edge"]
+    m = re.fullmatch(r"\$\{(data\.)?(aws_cloudfront_cache_policy)\.(\w+)\.id\}", reference)
+    assert m, reference
+    kind = "data" if m.group(1) else "resource"
+    return named(edge, kind, m.group(2))[f"{m.group(2)}.{m.group(3)}"]
+
+
+def origin_request_policy(reference: str) -> dict:
+    edge = MODULES["edge"]
+    m = re.fullmatch(r"\$\{(data\.)?(aws_cloudfront_origin_request_policy)\.(\w+)\.id\}", reference)
+    assert m, reference
+    kind = "data" if m.group(1) else "resource"
+    return named(edge, kind, m.group(2))[f"{m.group(2)}.{m.group(3)}"]
+
+
+@pytest.mark.parametrize("pattern", ["/v1/*", "/o/*", "*"])
+def test_api_paths_are_never_cached_and_forward_everything(pattern):
+    edge = MODULES["edge"]
+    behaviour = behaviours()[pattern]
+    # AWS's managed policies: no caching at all, and every viewer header (Host, Authorization,
+    # X-API-Key...), query string and cookie forwarded.
+    assert cache_policy(behaviour["cache_policy_id"])["name"] == "Managed-CachingDisabled"
+    forwarded = origin_request_policy(behaviour["origin_request_policy_id"])
+    assert forwarded["name"] == "Managed-AllViewer"
+    assert "forwarded_values" not in behaviour
+    assert set(resolve(edge, behaviour["allowed_methods"])) == ALL_METHODS
+    # Every method needs an origin that is not an origin group: the latency-routed one.
+    assert behaviour["target_origin_id"] == "api"
+    assert origins()["api"]["domain_name"] == "${local.origin_name}"
+    if pattern != "*":
+        assert behaviour["viewer_protocol_policy"] == "https-only"
+    else:
+        assert behaviour["viewer_protocol_policy"] == "redirect-to-https"
+
+
+def test_no_error_answer_is_cached():
+    # CloudFront would keep error answers 10 s by URL alone, even on the uncached paths.
+    dist = distribution()
+    dyn = next(d["custom_error_response"] for d in dist["dynamic"] if "custom_error_response" in d)
+    codes = set(dyn["for_each"])
+    assert {400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504} <= codes
+    content = b(dyn["content"])
+    assert content["error_caching_min_ttl"] == 0
+    assert content["error_code"] == "${custom_error_response.value}"
+    assert "response_page_path" not in content
+
+
+@pytest.mark.parametrize("pattern", ["/static/*", "/api/docs/*"])
+def test_static_and_docs_are_cached_through_the_origin_group(pattern):
+    behaviour = behaviours()[pattern]
+    policy = cache_policy(behaviour["cache_policy_id"])
+    assert policy["max_ttl"] > 0 and policy["default_ttl"] > 0
+    key = b(policy["parameters_in_cache_key_and_forwarded_to_origin"])
+    # Nothing per viewer in the key: one copy for everybody.
+    assert b(key["cookies_config"])["cookie_behavior"] == "none"
+    assert b(key["query_strings_config"])["query_string_behavior"] == "none"
+    # The ALB routes and Django validates by Host, so it still reaches the origin.
+    forwarded = origin_request_policy(behaviour["origin_request_policy_id"])
+    assert b(b(forwarded["headers_config"])["headers"])["items"] == ["Host"]
+    assert b(forwarded["cookies_config"])["cookie_behavior"] == "none"
+    # An origin group fails over GET/HEAD/OPTIONS only; CloudFront refuses more methods.
+    assert behaviour["target_origin_id"] == "regions"
+    assert set(behaviour["allowed_methods"]) <= {"GET", "HEAD", "OPTIONS"}
+
+
+def test_origin_group_fails_over_between_regions():
+    edge = MODULES["edge"]
+    group = b(distribution()["origin_group"])
+    assert group["origin_id"] == "regions"
+    assert {500, 502, 503, 504} <= set(b(group["failover_criteria"])["status_codes"])
+    members = [resolve(edge, m["origin_id"]) for m in group["member"]]
+    assert len(members) == 2
+    assert members[0] == "region-${var.regions[0]}"
+    # The second region, or with a single region the latency-routed origin.
+    assert members[1] == '${length(var.regions) > 1 ? "region-${var.regions[1]}" : "api"}'
+    by_id = origins()
+    assert "region-${origin.key}" in by_id and "api" in by_id
+    assert local_values(edge)["regional_names"].startswith("${{for r in var.regions")
+    regions = named(edge, "variable")["regions"]
+    assert "length(var.regions) <= 2" in str(regions["validation"])
+    for env in OVERLAYS:
+        assert 1 <= len(edge_tfvars(env)["regions"]) <= 2
+    assert len(edge_tfvars("production")["regions"]) == 2
+
+
+def test_origins_https_only_with_the_secret_header():
+    edge = MODULES["edge"]
+    assert resolve(edge, "${local.origin_header}") == "X-Origin-Verify"
+    for origin_id, origin in origins().items():
+        config = b(origin["custom_origin_config"])
+        assert config["origin_protocol_policy"] == "https-only", origin_id
+        assert config["origin_ssl_protocols"] == ["TLSv1.2"], origin_id
+        header = b(origin["custom_header"])
+        assert resolve(edge, header["name"]) == "X-Origin-Verify"
+        assert header["value"] == "${random_password.origin_verify.result}"
+    password = named(edge, "resource", "random_password")["random_password.origin_verify"]
+    assert password["length"] >= 32 and password["special"] is False
+    secret = single(edge, "resource", "aws_secretsmanager_secret")
+    assert secret["kms_key_id"] == "${aws_kms_key.secrets.arn}"
+    assert secret["name"] == "weather/${var.environment}/origin-verify"
+    version = single(edge, "resource", "aws_secretsmanager_secret_version")
+    assert "random_password.origin_verify.result" in version["secret_string"]
+
+
+def test_viewer_tls_and_protocols():
+    edge = MODULES["edge"]
+    dist = distribution()
+    cert = b(dist["viewer_certificate"])
+    assert cert["minimum_protocol_version"] == "TLSv1.2_2021"
+    assert cert["ssl_support_method"] == "sni-only"
+    assert "cloudfront_default_certificate" not in cert
+    assert dist["http_version"] == "http2and3"
+    assert dist["aliases"] == ["${var.api_host}"]
+    # CloudFront takes certificates from us-east-1 only.
+    acm = single(edge, "resource", "aws_acm_certificate")
+    assert acm["provider"] == "${aws.us_east_1}"
+    assert cert["acm_certificate_arn"] == "${aws_acm_certificate_validation.edge.certificate_arn}"
+    # The api host points at the distribution (IPv4 and IPv6).
+    record = named(edge, "resource", "aws_route53_record")["aws_route53_record.api"]
+    assert record["name"] == "${var.api_host}"
+    assert record["for_each"] == '${toset(["A", "AAAA"])}'
+    assert b(record["alias"])["name"] == "${aws_cloudfront_distribution.this.domain_name}"
+
+
+def test_edge_logs_and_providers():
+    edge = MODULES["edge"]
+    delivery = single(edge, "resource", "aws_cloudwatch_log_delivery_source")
+    assert delivery["resource_arn"] == "${aws_cloudfront_distribution.this.arn}"
+    assert delivery["log_type"] == "ACCESS_LOGS"
+    group = single(edge, "resource", "aws_cloudwatch_log_group")
+    assert group["kms_key_id"] == "${aws_kms_key.logs.arn}"
+    assert group["retention_in_days"] >= 365
+    for root in EDGE_ROOTS.values():
+        providers = [p["aws"] for p in load_dir(root)["provider"] if "aws" in p]
+        assert any(p.get("alias") == "us_east_1" and p["region"] == "us-east-1" for p in providers)
+        assert any("alias" not in p and p["region"] == "${var.home_region}" for p in providers)
+        edge_call = named(root, "module")["edge"]
+        assert (root / edge_call["source"]).resolve() == edge
+        # python-hcl2 reads the key "aws.us_east_1" as an expression.
+        assert edge_call["providers"]["${aws.us_east_1}"] == "${aws.us_east_1}"
+
+
+@pytest.mark.parametrize("env", OVERLAYS)
+def test_edge_values_match_the_regional_roots(env):
+    edge, regional = edge_tfvars(env), tfvars(env)
+    assert edge["environment"] == regional["environment"] == env
+    assert edge["account_id"] == regional["account_id"]
+    assert edge["zone_name"] == regional["zone_name"]
+    assert edge["api_host"] == regional["api_host"]
+    # The primary region is the committed regional root's.
+    assert edge["regions"][0] == regional["region"]
+    assert edge["home_region"] == regional["region"]
+
+
+def test_edge_and_dns_build_the_same_origin_names():
+    edge, dns = local_values(MODULES["edge"]), local_values(MODULES["dns"])
+    assert edge["origin_name"] == dns["origin_name"] == "origin.${var.api_host}"
+    # modules/dns: "<first label of api host>.<region>.<zone>", the weighted records' name.
+    assert '${split(".", h)[0]}.${var.region}.${var.zone_name}' in dns["regional_name"]
+    assert '${split(".", var.api_host)[0]}.${r}.${var.zone_name}' in edge["regional_names"]
+
+
+def test_regional_latency_records_are_the_origin_name_not_the_api_host():
+    dns = MODULES["dns"]
+    latency = named(dns, "resource", "aws_route53_record")["aws_route53_record.latency"]
+    assert latency["for_each"] == "${var.alb_lookup_enabled ? local.latency_names : {}}"
+    names = local_values(dns)["latency_names"]
+    assert "public = local.origin_name" in names and "var.edge_in_service" in names
+    assert "api_host" not in names
+    assert b(latency["alias"])["evaluate_target_health"] is True
+
+
+def test_alb_origin_lock_values_come_from_terraform():
+    stack = MODULES["stack"]
+    prefix = named(stack, "data", "aws_ec2_managed_prefix_list")
+    assert list(prefix.values()) == [{"name": "com.amazonaws.global.cloudfront.origin-facing"}]
+    values = named(stack, "output")["k8s_overlay_values"]["value"]
+    assert values["cloudfront_prefix_id"] == (
+        "${data.aws_ec2_managed_prefix_list.cloudfront_origin_facing.id}"
+    )
+    assert "wafv2_acl_arn" not in values
 
 
 # ---------------------------------------------------------------------------
@@ -472,6 +788,26 @@ def test_overlay_hosts_match_terraform(env):
     ops = overlay_patch_value(env, "weather-internal", "/spec/rules/0/host")
     assert ops == tfvars(env)["ops_host"]
     assert tfvars(env)["environment"] == env
+
+
+def test_the_alb_checks_the_header_the_edge_sends():
+    ingress = yaml.safe_load((K8S / "base" / "ingress-public.yaml").read_text())
+    annotations = ingress["metadata"]["annotations"]
+    conditions = json.loads(annotations["alb.ingress.kubernetes.io/conditions.weather-web"])
+    header = conditions[0]["httpHeaderConfig"]["httpHeaderName"]
+    assert header == local_values(MODULES["edge"])["origin_header"]
+
+
+@pytest.mark.parametrize("env", OVERLAYS)
+def test_overlay_alb_admits_only_cloudfront(env):
+    prefix = overlay_patch_value(
+        env,
+        "weather-public",
+        "/metadata/annotations/alb.ingress.kubernetes.io~1security-group-prefix-lists",
+    )
+    assert re.fullmatch(r"pl-[0-9a-f]{8,17}", prefix)
+    # CloudFront's origin-facing list in eu-west-1 (aws ec2 describe-managed-prefix-lists).
+    assert tfvars(env)["region"] == "eu-west-1" and prefix == "pl-4fa04526"
 
 
 def test_ecr_tags_immutable():

@@ -20,7 +20,9 @@ db_instance_class        = "db.m7g.large"
 db_backup_retention_days = 14
 redis_node_type          = "cache.m7g.large"
 
-waf_rate_limit_per_5_minutes = 3000
+# Usage store (USAGE_REDIS_URL): MemoryDB, one shard, replicas in the other AZs.
+memorydb_node_type          = "db.r7g.large"
+memorydb_replicas_per_shard = 2
 
 zone_name = "weatherapi.example.com"
 api_host  = "api.weatherapi.example.com"

@@ -1,7 +1,8 @@
 # Environment root: one environment in one region. Everything is composed in
-# modules/stack (network, blue/green EKS, data layer, secrets, WAF, ECR, DNS); this root
+# modules/stack (network, blue/green EKS, data layer, secrets, ECR, DNS); this root
 # holds only the state backend, the providers, the values (terraform.tfvars) and outputs.
-# Multi-region: apply this root once per region (var.region, its own state key).
+# Multi-region: apply this root once per region (var.region, its own state key). The edge
+# in front of all regions (CloudFront + WAF) is the root in ./edge, applied once.
 
 module "stack" {
   source = "../../modules/stack"
@@ -27,10 +28,12 @@ module "stack" {
   db_instance_class            = var.db_instance_class
   db_backup_retention_days     = var.db_backup_retention_days
   redis_node_type              = var.redis_node_type
-  waf_rate_limit_per_5_minutes = var.waf_rate_limit_per_5_minutes
+  memorydb_node_type           = var.memorydb_node_type
+  memorydb_replicas_per_shard  = var.memorydb_replicas_per_shard
   zone_name                    = var.zone_name
   api_host                     = var.api_host
   ops_host                     = var.ops_host
   initial_weights              = var.initial_weights
   alb_lookup_enabled           = var.alb_lookup_enabled
+  edge_in_service              = var.edge_in_service
 }

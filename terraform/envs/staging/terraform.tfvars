@@ -21,7 +21,9 @@ db_instance_class        = "db.t4g.medium"
 db_backup_retention_days = 7
 redis_node_type          = "cache.t4g.small"
 
-waf_rate_limit_per_5_minutes = 2000
+# Usage store (USAGE_REDIS_URL): MemoryDB, one shard, replicas in the other AZs.
+memorydb_node_type          = "db.t4g.small"
+memorydb_replicas_per_shard = 1
 
 zone_name = "weatherapi.example.com"
 api_host  = "api.staging.weatherapi.example.com"

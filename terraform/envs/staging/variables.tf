@@ -22,7 +22,7 @@ variable "apps_max_size" {}
 variable "db_instance_class" {}
 variable "db_backup_retention_days" {}
 variable "redis_node_type" {}
-variable "waf_rate_limit_per_5_minutes" {}
+variable "memorydb_node_type" {}
 variable "zone_name" {}
 variable "api_host" {}
 variable "ops_host" {}
@@ -33,3 +33,5 @@ variable "endpoint_public_access_cidrs" { default = null }
 variable "access_entries" { default = null }
 variable "initial_weights" { default = null }
 variable "alb_lookup_enabled" { default = null }
+variable "memorydb_replicas_per_shard" { default = null }
+variable "edge_in_service" { default = null }

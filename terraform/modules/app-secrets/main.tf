@@ -3,7 +3,7 @@
 # SecretProviderClass (k8s) splits them into files under SECRETS_DIR with jmesPath.
 #
 #   weather/<env>/app            DJANGO_SECRET_KEY, OPENWEATHER_API_KEY, EMAIL_URL
-#   weather/<env>/datastores     DATABASE_URL, REDIS_URL
+#   weather/<env>/datastores     DATABASE_URL, REDIS_URL, USAGE_REDIS_URL
 #   weather/<env>/metrics-token  METRICS_TOKEN (also readable by the CloudWatch agent)
 #
 # Generated values live in the Terraform state, which is encrypted (S3 + KMS) and
@@ -80,9 +80,9 @@ resource "aws_secretsmanager_secret_version" "app" {
 }
 
 resource "aws_secretsmanager_secret" "datastores" {
-  #checkov:skip=CKV2_AWS_57:Composed by Terraform from the RDS app role and the Redis AUTH token; rotated by re-applying with new random_password keepers (docs/runbook.md)
+  #checkov:skip=CKV2_AWS_57:Composed by Terraform from the RDS app role, the Redis AUTH token and the MemoryDB user's password; rotated by re-applying with new random_password values (docs/runbook.md)
   name                    = "weather/${var.environment}/datastores"
-  description             = "Weather API connection URLs (PostgreSQL app role, Redis with AUTH over TLS)"
+  description             = "Weather API connection URLs (PostgreSQL app role, Redis with AUTH over TLS, MemoryDB user over TLS)"
   kms_key_id              = aws_kms_key.secrets.arn
   recovery_window_in_days = 30
   tags                    = var.tags
@@ -90,9 +90,11 @@ resource "aws_secretsmanager_secret" "datastores" {
 
 resource "aws_secretsmanager_secret_version" "datastores" {
   secret_id = aws_secretsmanager_secret.datastores.id
+  # USAGE_REDIS_URL: MemoryDB runs in cluster mode, where database 0 is the only one.
   secret_string = jsonencode({
-    DATABASE_URL = "postgres://weather_app:${random_password.db_app_user.result}@${var.postgres_address}:5432/weather?sslmode=require"
-    REDIS_URL    = "rediss://:${var.redis_auth_token}@${var.redis_primary_endpoint}:6379/0"
+    DATABASE_URL    = "postgres://weather_app:${random_password.db_app_user.result}@${var.postgres_address}:5432/weather?sslmode=require"
+    REDIS_URL       = "rediss://:${var.redis_auth_token}@${var.redis_primary_endpoint}:6379/0"
+    USAGE_REDIS_URL = "rediss://${var.usage_redis_user}:${var.usage_redis_password}@${var.usage_redis_endpoint}:6379/0"
   })
 }
 

@@ -24,6 +24,22 @@ variable "redis_auth_token" {
   sensitive   = true
 }
 
+variable "usage_redis_endpoint" {
+  description = "MemoryDB cluster endpoint host name (the usage store)."
+  type        = string
+}
+
+variable "usage_redis_user" {
+  description = "MemoryDB user of the app."
+  type        = string
+}
+
+variable "usage_redis_password" {
+  description = "Password of that MemoryDB user."
+  type        = string
+  sensitive   = true
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

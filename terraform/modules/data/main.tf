@@ -1,6 +1,8 @@
 # Data layer of one environment in one region, shared by the blue and green clusters:
-# RDS PostgreSQL (multi-AZ) and ElastiCache Redis (replication group, multi-AZ), both in
-# the database subnets, reachable only from the clusters' node security groups.
+# RDS PostgreSQL (multi-AZ), ElastiCache Redis (replication group, multi-AZ: the cache,
+# REDIS_URL) and MemoryDB for Redis (multi-AZ with a transaction log: the usage stream and
+# the rate/quota counters, USAGE_REDIS_URL), all in the database subnets (private, no route
+# to the internet), each reachable only from the clusters' node security groups.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -25,7 +27,7 @@ data "aws_iam_policy_document" "kms" {
 }
 
 resource "aws_kms_key" "data" {
-  description             = "${var.name}: RDS storage, Performance Insights, ElastiCache"
+  description             = "${var.name}: RDS storage, Performance Insights, ElastiCache, MemoryDB"
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.kms.json
@@ -199,7 +201,7 @@ resource "random_password" "redis_auth" {
 
 resource "aws_elasticache_replication_group" "redis" {
   replication_group_id = "${var.name}-redis"
-  description          = "${var.name}: cache, throttles, usage stream"
+  description          = "${var.name}: cache (usage stream and counters: MemoryDB)"
   engine               = "redis"
   engine_version       = "7.1"
   parameter_group_name = "default.redis7"
@@ -225,6 +227,96 @@ resource "aws_elasticache_replication_group" "redis" {
   maintenance_window         = "sun:04:30-sun:05:30"
   auto_minor_version_upgrade = true
   apply_immediately          = false
+
+  tags = var.tags
+}
+
+################################################################################
+# MemoryDB for Redis: the usage stream and the rate/quota counters (USAGE_REDIS_URL)
+################################################################################
+# Its own durable store: MemoryDB acknowledges a write only once it is in the Multi-AZ
+# transaction log, so a node loss or a failover never drops an acknowledged usage event or
+# counter increment; ElastiCache replication is asynchronous and a failover to a replica
+# can lose the stream's un-replicated tail (docs/deploy.md, "The usage store").
+# MemoryDB always runs in cluster mode: clients must be cluster-aware, use database 0, and
+# keep the keys of one command or script in one hash slot.
+
+resource "aws_security_group" "memorydb" {
+  name        = "${var.name}-memorydb"
+  description = "MemoryDB (usage store): only from the EKS nodes and pods of the blue and green clusters"
+  vpc_id      = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "memorydb" {
+  for_each = var.allowed_security_group_ids
+
+  security_group_id            = aws_security_group.memorydb.id
+  description                  = "MemoryDB from EKS ${each.key} nodes/pods"
+  referenced_security_group_id = each.value
+  ip_protocol                  = "tcp"
+  from_port                    = 6379
+  to_port                      = 6379
+}
+
+resource "aws_memorydb_subnet_group" "usage" {
+  name        = "${var.name}-usage"
+  description = "${var.name}: database subnets (private, three AZs)"
+  subnet_ids  = var.database_subnet_ids
+  tags        = var.tags
+}
+
+resource "random_password" "memorydb_usage" {
+  length  = 64
+  special = false
+}
+
+# The app's own user (the default user is not in the ACL, so it cannot connect). Everything
+# but the @dangerous commands (FLUSHALL, KEYS, CONFIG, DEBUG, ...): the app needs streams,
+# scripts and plain keys.
+resource "aws_memorydb_user" "usage" {
+  user_name     = "${var.name}-usage"
+  access_string = "on ~* &* +@all -@dangerous"
+
+  authentication_mode {
+    type      = "password"
+    passwords = [random_password.memorydb_usage.result]
+  }
+
+  tags = var.tags
+}
+
+resource "aws_memorydb_acl" "usage" {
+  name       = "${var.name}-usage"
+  user_names = [aws_memorydb_user.usage.user_name]
+  tags       = var.tags
+}
+
+resource "aws_memorydb_cluster" "usage" {
+  name           = "${var.name}-usage"
+  description    = "${var.name}: usage stream and rate/quota counters"
+  engine         = "redis"
+  engine_version = "7.1"
+  node_type      = var.memorydb_node_type
+  port           = 6379
+
+  # One shard (every key in one slot range) with replicas in the other AZs: a failover
+  # promotes a replica that already has every acknowledged write (transaction log).
+  num_shards             = 1
+  num_replicas_per_shard = var.memorydb_replicas_per_shard
+
+  subnet_group_name  = aws_memorydb_subnet_group.usage.name
+  security_group_ids = [aws_security_group.memorydb.id]
+  acl_name           = aws_memorydb_acl.usage.name
+
+  tls_enabled = true
+  kms_key_arn = aws_kms_key.data.arn
+
+  snapshot_retention_limit   = var.memorydb_snapshot_retention_days
+  snapshot_window            = "00:00-01:00"
+  final_snapshot_name        = "${var.name}-usage-final"
+  maintenance_window         = "sun:05:30-sun:06:30"
+  auto_minor_version_upgrade = true
 
   tags = var.tags
 }

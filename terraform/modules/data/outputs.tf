@@ -28,3 +28,19 @@ output "kms_key_arn" {
   description = "KMS key of the data layer."
   value       = aws_kms_key.data.arn
 }
+
+output "usage_redis_endpoint" {
+  description = "Cluster endpoint of the MemoryDB usage store (TLS)."
+  value       = aws_memorydb_cluster.usage.cluster_endpoint[0].address
+}
+
+output "usage_redis_user" {
+  description = "MemoryDB user of the app."
+  value       = aws_memorydb_user.usage.user_name
+}
+
+output "usage_redis_password" {
+  description = "Password of that MemoryDB user (goes into the datastores secret)."
+  value       = random_password.memorydb_usage.result
+  sensitive   = true
+}

@@ -19,7 +19,7 @@ variable "database_subnet_ids" {
 }
 
 variable "allowed_security_group_ids" {
-  description = "Security groups allowed into PostgreSQL and Redis, keyed by a label (blue, green)."
+  description = "Security groups allowed into PostgreSQL, Redis and MemoryDB, keyed by a label (blue, green)."
   type        = map(string)
 }
 
@@ -61,6 +61,32 @@ variable "redis_node_type" {
   description = "ElastiCache node type."
   type        = string
   default     = "cache.m7g.large"
+}
+
+variable "memorydb_node_type" {
+  description = "MemoryDB node type of the usage store."
+  type        = string
+  default     = "db.r7g.large"
+}
+
+variable "memorydb_replicas_per_shard" {
+  description = "MemoryDB replicas per shard (in other AZs; at least one, so a node loss fails over)."
+  type        = number
+  default     = 2
+  validation {
+    condition     = var.memorydb_replicas_per_shard >= 1 && var.memorydb_replicas_per_shard <= 5
+    error_message = "Between 1 and 5 replicas per shard."
+  }
+}
+
+variable "memorydb_snapshot_retention_days" {
+  description = "Days of daily MemoryDB snapshots kept (at least 7)."
+  type        = number
+  default     = 7
+  validation {
+    condition     = var.memorydb_snapshot_retention_days >= 7
+    error_message = "Keep at least 7 days of snapshots."
+  }
 }
 
 variable "tags" {

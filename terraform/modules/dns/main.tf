@@ -1,14 +1,20 @@
-# Customer-facing DNS for one environment in one region, and its TLS certificate.
+# DNS of one environment in one region, and the TLS certificate of its ALBs.
 #
-#   api.weatherapi.example.com            latency record per region (set_identifier = region)
-#     -> api.<region>.weatherapi.example.com   weighted records per colour (blue / green)
+#   api.weatherapi.example.com            CloudFront (modules/edge, one per environment)
+#     origins:
+#     origin.api.weatherapi.example.com   latency record per region (set_identifier = region),
+#                                         for the all-method behaviours (/v1/*, /o/*, portal)
+#     api.<region>.weatherapi.example.com   weighted records per colour (blue / green): the
+#                                           origin group's members (cached GET behaviours)
 #          -> the public ALB of that colour's cluster (found by the tags the AWS Load
 #             Balancer Controller puts on it: elbv2.k8s.aws/cluster + weatherapi/alb)
-#   ops.<...> the same shape for the internal ALB (admin, /metrics).
+#   ops.<...> latency -> weighted -> the internal ALB (admin, /metrics), not behind CloudFront.
 #
-# Each regional deployment of the env root adds its own latency record, so adding a
-# region = applying the root with another `region` (docs/deploy.md). Weights are moved by
-# scripts/bluegreen_switch.py; Terraform sets them at creation and then ignores them.
+# Each regional deployment of the env root adds its own latency records, so adding a
+# region = applying the root with another `region` (docs/deploy.md). edge_in_service = false
+# takes this region's origin latency record away (region failover drill, docs/runbook.md).
+# Weights are moved by scripts/bluegreen_switch.py; Terraform sets them at creation and then
+# ignores them.
 #
 # The ALBs exist only after the Ingresses were applied, so the records are created when
 # alb_lookup_enabled = true (second apply, docs/deploy.md).
@@ -20,6 +26,16 @@ locals {
     internal = var.ops_host
   }
   regional_name = { for k, h in local.hosts : k => "${split(".", h)[0]}.${var.region}.${var.zone_name}" }
+
+  # CloudFront's origin for the all-method behaviours (modules/edge builds the same name).
+  origin_name = "origin.${var.api_host}"
+
+  # kind -> name of the latency record: the public ALBs serve the world through CloudFront
+  # only, so their latency record is the origin name, never the customer-facing api host.
+  latency_names = merge(
+    var.edge_in_service ? { public = local.origin_name } : {},
+    { internal = var.ops_host },
+  )
 
   alb_keys = var.alb_lookup_enabled ? {
     for pair in setproduct(keys(local.hosts), keys(var.clusters)) :
@@ -42,7 +58,12 @@ locals {
 
 resource "aws_acm_certificate" "this" {
   domain_name               = var.api_host
-  subject_alternative_names = concat([var.ops_host], local.cluster_names)
+  # CloudFront checks the origin's certificate against the Host header it forwards (the api
+  # host); the origin names are on it too, for any request that reaches an origin by name.
+  subject_alternative_names = concat(
+    [var.ops_host, local.origin_name, local.regional_name.public],
+    local.cluster_names,
+  )
   validation_method         = "DNS"
 
   options {
@@ -119,11 +140,11 @@ resource "aws_route53_record" "weighted" {
 }
 
 ################################################################################
-# Latency record per region under the customer-facing name
+# Latency record per region: CloudFront's origin name, and the ops host
 ################################################################################
 
 resource "aws_route53_record" "latency" {
-  for_each = var.alb_lookup_enabled ? local.hosts : {}
+  for_each = var.alb_lookup_enabled ? local.latency_names : {}
 
   zone_id        = var.zone_id
   name           = each.value

@@ -9,6 +9,11 @@ output "regional_names" {
 }
 
 output "cluster_health_hosts" {
-  description = "Per-cluster public names (external-dns) for the blue/green health gates."
-  value       = { for color in keys(var.clusters) : color => "weather-public.${color}.${var.region}.${var.zone_name}" }
+  description = "Per-cluster internal names (external-dns) for the blue/green health gates: the public ALBs answer only CloudFront."
+  value       = { for color in keys(var.clusters) : color => "weather-internal.${color}.${var.region}.${var.zone_name}" }
+}
+
+output "origin_name" {
+  description = "CloudFront's origin name for the all-method behaviours (latency record per region)."
+  value       = local.origin_name
 }

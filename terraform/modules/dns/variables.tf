@@ -9,7 +9,7 @@ variable "zone_name" {
 }
 
 variable "api_host" {
-  description = "Customer-facing host of the public ingress, e.g. api.weatherapi.example.com."
+  description = "Customer-facing host of the public ingress, e.g. api.weatherapi.example.com (served by CloudFront)."
   type        = string
 }
 
@@ -41,6 +41,12 @@ variable "alb_lookup_enabled" {
   description = "Create the weighted/latency records (the ALBs must exist: set after the first k8s rollout)."
   type        = bool
   default     = false
+}
+
+variable "edge_in_service" {
+  description = "Publish this region's latency record under CloudFront's origin name (false: CloudFront's all-method traffic goes to the other regions)."
+  type        = bool
+  default     = true
 }
 
 variable "tags" {

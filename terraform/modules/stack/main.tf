@@ -1,10 +1,13 @@
 # One environment in one region; called by the thin roots under terraform/envs/<env>
 # (backend, providers, terraform.tfvars).
 #   network (VPC, 3 AZs) -> two EKS clusters (blue, green) sharing one data layer
-#   (RDS PostgreSQL, ElastiCache Redis) -> secrets + pod identity -> WAF, ECR, DNS.
+#   (RDS PostgreSQL, ElastiCache Redis, MemoryDB usage store) -> secrets + pod identity
+#   -> ECR, DNS.
 # Blue/green: both clusters run the same k8s overlay; Route53 weighted records decide
 # which one serves (scripts/bluegreen_switch.py). Multi-region: apply the env root once per
-# region (var.region, its own state key); the latency records join them.
+# region (var.region, its own state key); the latency records join them. The edge in front
+# of every region (CloudFront, its WAF web ACL) is one per environment, applied from
+# terraform/envs/<env>/edge (modules/edge).
 # Providers are configured by the caller: the default aws one, and helm.blue / helm.green
 # (one per cluster, built from output.cluster_connections).
 
@@ -31,7 +34,7 @@ data "aws_route53_zone" "public" {
 }
 
 ################################################################################
-# KMS key for CloudWatch log groups (VPC flow logs, EKS control plane, WAF)
+# KMS key for CloudWatch log groups (VPC flow logs, EKS control plane)
 ################################################################################
 
 data "aws_iam_policy_document" "logs_kms" {
@@ -172,9 +175,11 @@ module "data" {
     green = module.cluster_green.node_security_group_id
   }
   db_instance_class        = var.db_instance_class
-  db_backup_retention_days = var.db_backup_retention_days
-  redis_node_type          = var.redis_node_type
-  tags                     = local.tags
+  db_backup_retention_days    = var.db_backup_retention_days
+  redis_node_type             = var.redis_node_type
+  memorydb_node_type          = var.memorydb_node_type
+  memorydb_replicas_per_shard = var.memorydb_replicas_per_shard
+  tags                        = local.tags
 }
 
 ################################################################################
@@ -189,6 +194,9 @@ module "app_secrets" {
   postgres_address       = module.data.postgres_address
   redis_primary_endpoint = module.data.redis_primary_endpoint
   redis_auth_token       = module.data.redis_auth_token
+  usage_redis_endpoint   = module.data.usage_redis_endpoint
+  usage_redis_user       = module.data.usage_redis_user
+  usage_redis_password   = module.data.usage_redis_password
   tags                   = local.tags
 }
 
@@ -204,16 +212,17 @@ module "app_identity" {
 }
 
 ################################################################################
-# Edge: WAF (attached by the Ingress annotation, not here), image registry, DNS + TLS
+# Origin side of the edge, image registry, DNS + TLS
 ################################################################################
 
-module "waf" {
-  source = "../waf"
-
-  name                     = local.name
-  rate_limit_per_5_minutes = var.waf_rate_limit_per_5_minutes
-  logs_kms_key_arn         = aws_kms_key.logs.arn
-  tags                     = local.tags
+# The public ALBs accept only CloudFront's origin-facing addresses (this managed prefix
+# list, through the Ingress annotation alb.ingress.kubernetes.io/security-group-prefix-lists)
+# carrying the secret origin header (modules/edge). The WAF web ACL is at CloudFront scope
+# (modules/edge); there is no regional one: behind CloudFront the ALB sees CloudFront's
+# addresses, so its per-IP rules would throttle whole edge locations, and every request it
+# accepts has already passed the CloudFront ACL.
+data "aws_ec2_managed_prefix_list" "cloudfront_origin_facing" {
+  name = "com.amazonaws.global.cloudfront.origin-facing"
 }
 
 module "ecr" {
@@ -234,5 +243,6 @@ module "dns" {
   clusters           = local.clusters
   initial_weights    = var.initial_weights
   alb_lookup_enabled = var.alb_lookup_enabled
+  edge_in_service    = var.edge_in_service
   tags               = local.tags
 }

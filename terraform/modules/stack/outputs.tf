@@ -8,7 +8,7 @@ output "k8s_overlay_values" {
   value = {
     image                = module.ecr.repository_url
     certificate_arn      = module.dns.certificate_arn
-    wafv2_acl_arn        = module.waf.web_acl_arn
+    cloudfront_prefix_id = data.aws_ec2_managed_prefix_list.cloudfront_origin_facing.id
     vpc_cidr             = module.network.vpc_cidr
     database_cidrs       = module.network.database_subnets_cidr_blocks
     secret_names         = module.app_secrets.secret_names
@@ -17,6 +17,7 @@ output "k8s_overlay_values" {
     ops_host             = var.ops_host
     cluster_health_hosts = module.dns.cluster_health_hosts
     regional_names       = module.dns.regional_names
+    origin_name          = module.dns.origin_name
   }
 }
 

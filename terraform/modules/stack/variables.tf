@@ -85,9 +85,16 @@ variable "redis_node_type" {
   type        = string
 }
 
-variable "waf_rate_limit_per_5_minutes" {
-  description = "WAF rate-based rule limit per IP and 5 minutes."
+variable "memorydb_node_type" {
+  description = "MemoryDB node type of the usage store (usage stream, rate/quota counters)."
+  type        = string
+}
+
+variable "memorydb_replicas_per_shard" {
+  description = "MemoryDB replicas per shard (at least 1)."
   type        = number
+  nullable    = false
+  default     = 2
 }
 
 variable "zone_name" {
@@ -120,4 +127,11 @@ variable "alb_lookup_enabled" {
   type        = bool
   nullable    = false
   default     = false
+}
+
+variable "edge_in_service" {
+  description = "This region takes CloudFront's all-method traffic: its latency record under the origin name exists (false drains the region, docs/runbook.md, region failover drill)."
+  type        = bool
+  nullable    = false
+  default     = true
 }

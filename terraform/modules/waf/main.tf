@@ -1,12 +1,14 @@
-# Regional WAFv2 web ACL for the public ALB. It is attached by the Ingress annotation
-# alb.ingress.kubernetes.io/wafv2-acl-arn (k8s), NOT by an aws_wafv2_web_acl_association
-# here: the AWS Load Balancer Controller removes associations its annotations do not
-# declare, so managing it in both places makes them undo each other.
+# WAFv2 web ACL at CloudFront scope, in front of every region (modules/edge attaches it
+# with the distribution's web_acl_id). A CLOUDFRONT-scope ACL, and its log group, must be
+# in us-east-1: the caller passes that provider (aws = aws.us_east_1).
+# There is no regional ACL on the ALBs: they accept only CloudFront with the secret origin
+# header (modules/edge, k8s/base/ingress-public.yaml), so every request has passed this
+# ACL, and behind CloudFront a per-IP rule on the ALB would see CloudFront's addresses.
 
 resource "aws_wafv2_web_acl" "this" {
   name        = var.name
-  description = "Weather API public ALB"
-  scope       = "REGIONAL"
+  description = "Weather API edge (CloudFront)"
+  scope       = "CLOUDFRONT"
 
   default_action {
     allow {}
@@ -89,9 +91,10 @@ resource "aws_wafv2_web_acl" "this" {
     }
   }
 
-  # WAF sees at most 8 KB and 200 header fields of a request on an ALB; "oversize_handling =
-  # MATCH" blocks anything beyond that, so no single header line reaches gunicorn's 8190-byte
-  # limit. (The size comparison itself never matches what WAF can inspect.)
+  # WAF sees at most 8 KB and 200 header fields of a request (CloudFront as on an ALB);
+  # "oversize_handling = MATCH" blocks anything beyond that, so no single header line reaches
+  # gunicorn's 8190-byte limit. (The size comparison itself never matches what WAF can
+  # inspect.)
   rule {
     name     = "headers-too-large"
     priority = 2
@@ -194,7 +197,8 @@ resource "aws_wafv2_web_acl" "this" {
     }
   }
 
-  # Coarse flood protection per client IP in front of the app's own per-plan throttles.
+  # Coarse flood protection per client IP in front of the app's own per-plan throttles (at
+  # CloudFront scope the IP is the viewer's own address).
   rule {
     name     = "rate-limit-per-ip"
     priority = 40
@@ -228,7 +232,8 @@ resource "aws_wafv2_web_acl" "this" {
   tags = var.tags
 }
 
-# WAF logging requires the log group name to start with "aws-waf-logs-".
+# WAF logging requires the log group name to start with "aws-waf-logs-" (and, for a
+# CLOUDFRONT-scope ACL, the group to be in us-east-1: this module's provider).
 resource "aws_cloudwatch_log_group" "waf" {
   name              = "aws-waf-logs-${var.name}"
   retention_in_days = 365

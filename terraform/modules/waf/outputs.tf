@@ -1,4 +1,4 @@
 output "web_acl_arn" {
-  description = "Goes into the public Ingress annotation alb.ingress.kubernetes.io/wafv2-acl-arn."
+  description = "Web ACL ARN for the CloudFront distribution's web_acl_id (modules/edge)."
   value       = aws_wafv2_web_acl.this.arn
 }

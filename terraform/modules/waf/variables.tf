@@ -22,7 +22,7 @@ variable "max_query_string_bytes" {
 }
 
 variable "logs_kms_key_arn" {
-  description = "KMS key for the WAF log group."
+  description = "KMS key for the WAF log group (in us-east-1, like the group)."
   type        = string
 }
 
