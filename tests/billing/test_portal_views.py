@@ -94,6 +94,20 @@ def test_usage_page_shows_where_the_calls_go(signed_in, account):
     assert 'href="/portal/usage/export.csv?days=30"' in html
 
 
+def test_calls_made_with_a_key_show_up_on_the_usage_page(settings, signed_in, account, live_key, api_client,
+                                                        upstream):
+    settings.REDIS_URL = None  # metering straight to the database: the rollups are there when the call returns
+    api_client.credentials(HTTP_X_API_KEY=live_key)
+    answers = [api_client.get("/v1/weather/current", {"lat": lat, "lon": "0"}).status_code for lat in ("51", "999")]
+    answers.append(api_client.get("/v1/geocode", {"q": "London,GB"}).status_code)
+    assert answers == [200, 400, 200]
+    html = signed_in.get("/portal/usage/?days=7").content.decode()
+    key = account.api_keys.get()
+    assert _table(html, "endpoints") == [["/v1/weather/current", "2", "1", "1"], ["/v1/geocode", "1", "1", "0"]]
+    assert _table(html, "credentials") == [[f"{key.prefix}…", "API key", "3", "2", "1"]]
+    assert _table(html, "errors") == [["400 Bad Request", "invalid_parameter", "1"]]
+
+
 @pytest.mark.parametrize(("query", "bars"), [("", 30), ("?days=7", 7), ("?days=30", 30), ("?days=90", 90), ("?days=", 30)])
 def test_usage_page_periods(signed_in, account, query, bars):
     today = timezone.now().date()
