@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -55,3 +57,19 @@ def credential_counts(*, account: Account) -> dict[str, int]:
         "all_keys": len(keys),
         "clients": OAuthClient.objects.filter(account=account).count(),
     }
+
+
+def credential_labels(
+    *, account_id: int, api_key_ids: Iterable[int], oauth_client_ids: Iterable[int]
+) -> dict[tuple[str, int], str]:
+    """Display names of the account's credentials by (credential type, id), as usage
+    reports name them. Only this account's credentials are looked up: an id of another
+    account's credential gets no name here."""
+    labels: dict[tuple[str, int], str] = {}
+    keys = ApiKey.objects.filter(account_id=account_id, pk__in=list(api_key_ids)).values_list("pk", "name", "prefix")
+    for pk, name, prefix in keys:
+        labels[("api_key", pk)] = f"{name} ({prefix}…)" if name else f"{prefix}…"
+    clients = OAuthClient.objects.filter(account_id=account_id, pk__in=list(oauth_client_ids)).values_list("pk", "name")
+    for pk, name in clients:
+        labels[("oauth", pk)] = name
+    return labels

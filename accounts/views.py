@@ -2,8 +2,9 @@
 
 Every object is looked up through ``accounts.selectors`` scoped to the signed-in user's
 account, so another account's id is a 404, never a 403 that would confirm it exists.
-Secrets (a new API key, an OAuth client secret) are rendered in the POST response that
-created them and stored nowhere, so they are shown exactly once.
+A POST that makes a secret (a new API key, an OAuth client secret) redirects to the list
+page, which shows the secret once (Post/Redirect/Get, ``accounts.reveal``): a reload
+shows nothing and creates nothing.
 """
 
 from __future__ import annotations
@@ -12,20 +13,23 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import TemplateView
 
-from accounts import selectors, services
+from accounts import reveal, selectors, services
 from accounts.forms import ApiKeyCreateForm, ApiKeyRotateForm, OAuthClientCreateForm
-from accounts.models import Account
+from accounts.models import Account, ApiKey
 from weatherapi.errors import ApplicationError
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
-    # Pages that carry a secret must not be kept by the browser's or a proxy's cache.
+    # Pages that carry a secret or a one-time submission token must not be kept by the
+    # browser's or a proxy's cache: Back re-asks the server instead of showing an old copy.
     patch_cache_control(response, no_store=True, private=True)
     return response
 
@@ -54,25 +58,54 @@ class PortalView(View):
         }
 
 
+# --- show once: Post/Redirect/Get -------------------------------------------------------
+
+
+def _show_once(request: HttpRequest, *, token: str, page: str, revealed: reveal.Revealed) -> HttpResponseRedirect:
+    """Hold the new secret for the list page and send the browser there (303: GET it)."""
+    reveal.reveal_hold(request, token=token, page=page, revealed=revealed)
+    return _see_other(page, shown=token)
+
+
+def _see_other(page: str, *, shown: str = "") -> HttpResponseRedirect:
+    url = reverse(page) + (f"?{urlencode({'shown': shown})}" if shown else "")
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def _sent_before(request: HttpRequest, *, token: str, page: str, nothing: str) -> HttpResponseRedirect:
+    """A form whose token is already claimed: the first submission's secret if it still
+    waits (the browser shows the answer of the last request it sent), else a note."""
+    if reveal.reveal_waiting(request, token=token) == page:
+        return _see_other(page, shown=token)
+    messages.warning(request, f"That form was already sent (or is out of date): {nothing}")
+    return _see_other(page)
+
+
+def _revealed_for(view: PortalView, page: str) -> reveal.Revealed | None:
+    return reveal.reveal_pop(view.request, token=view.request.GET.get("shown", ""), page=page)
+
+
 # --- API keys ---------------------------------------------------------------------------
 
 
 class ApiKeyListView(PortalView):
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render_keys(self, form=ApiKeyCreateForm())
+        return render_keys(self, form=ApiKeyCreateForm(), revealed=_revealed_for(self, "portal-keys"))
 
 
 def render_keys(
-    view: PortalView, *, form: ApiKeyCreateForm, revealed: dict[str, Any] | None = None, status: int = 200
+    view: PortalView, *, form: ApiKeyCreateForm, revealed: reveal.Revealed | None = None, status: int = 200
 ) -> HttpResponse:
     context = {
         **view.base_context(),
         "keys": selectors.api_key_list(account=view.account),
         "form": form,
+        "submission": reveal.submission_for_form(view.request),
         "revealed": revealed,
     }
-    response = render(view.request, "portal/keys.html", context, status=status)
-    return _no_store(response) if revealed else response
+    return _no_store(render(view.request, "portal/keys.html", context, status=status))
 
 
 class ApiKeyCreateView(PortalView):
@@ -80,6 +113,9 @@ class ApiKeyCreateView(PortalView):
         form = ApiKeyCreateForm(request.POST)
         if not form.is_valid():
             return render_keys(self, form=form, status=400)
+        token = request.POST.get("submission", "")
+        if not reveal.submission_claim(request, token=token):
+            return _sent_before(request, token=token, page="portal-keys", nothing="no new key was created.")
         try:
             api_key, full_key = services.api_key_create(
                 account=self.account,
@@ -89,10 +125,11 @@ class ApiKeyCreateView(PortalView):
                 created_by=request.user,  # type: ignore[arg-type]
             )
         except ApplicationError as e:
+            reveal.submission_release(request, token=token)
             form.add_error(None, e.detail)
             return render_keys(self, form=form, status=e.status)
-        revealed = {"title": f"Your new key “{api_key.name or api_key.prefix}”", "secret": full_key}
-        return render_keys(self, form=ApiKeyCreateForm(), revealed=revealed, status=201)
+        revealed = reveal.Revealed(title=f"Your new key “{api_key.name or api_key.prefix}”", secret=full_key)
+        return _show_once(request, token=token, page="portal-keys", revealed=revealed)
 
 
 class ApiKeyRevokeView(PortalView):
@@ -110,51 +147,59 @@ class ApiKeyRevokeView(PortalView):
 class ApiKeyRotateView(PortalView):
     def get(self, request: HttpRequest, key_id: int) -> HttpResponse:
         api_key = selectors.api_key_get(account=self.account, key_id=key_id)
-        context = {**self.base_context(), "key": api_key, "form": ApiKeyRotateForm()}
-        return render(request, "portal/key_rotate.html", context)
+        return self.render_form(api_key, ApiKeyRotateForm())
+
+    def render_form(self, api_key: ApiKey, form: ApiKeyRotateForm, status: int = 200) -> HttpResponse:
+        context = {
+            **self.base_context(),
+            "key": api_key,
+            "form": form,
+            "submission": reveal.submission_for_form(self.request),
+        }
+        return _no_store(render(self.request, "portal/key_rotate.html", context, status=status))
 
     def post(self, request: HttpRequest, key_id: int) -> HttpResponse:
         api_key = selectors.api_key_get(account=self.account, key_id=key_id)
         form = ApiKeyRotateForm(request.POST)
-        if form.is_valid():
-            try:
-                new_key, full_key = services.api_key_rotate(
-                    api_key=api_key,
-                    actor=request.user,  # type: ignore[arg-type]
-                    grace_seconds=form.cleaned_data["grace_seconds"],
-                )
-            except ApplicationError as e:
-                form.add_error(None, e.detail)
-            else:
-                revealed = {
-                    "title": f"The replacement for {api_key.prefix}…",
-                    "secret": full_key,
-                }
-                return render_keys(self, form=ApiKeyCreateForm(), revealed=revealed, status=201)
-        context = {**self.base_context(), "key": api_key, "form": form}
-        return render(request, "portal/key_rotate.html", context, status=400)
+        if not form.is_valid():
+            return self.render_form(api_key, form, status=400)
+        token = request.POST.get("submission", "")
+        if not reveal.submission_claim(request, token=token):
+            return _sent_before(request, token=token, page="portal-keys", nothing="the key was not rotated again.")
+        try:
+            new_key, full_key = services.api_key_rotate(
+                api_key=api_key,
+                actor=request.user,  # type: ignore[arg-type]
+                grace_seconds=form.cleaned_data["grace_seconds"],
+            )
+        except ApplicationError as e:
+            reveal.submission_release(request, token=token)
+            form.add_error(None, e.detail)
+            return self.render_form(api_key, form, status=400)
+        revealed = reveal.Revealed(title=f"The replacement for {api_key.prefix}…", secret=full_key)
+        return _show_once(request, token=token, page="portal-keys", revealed=revealed)
 
 
 # --- OAuth2 clients ---------------------------------------------------------------------
 
 
 def render_apps(
-    view: PortalView, *, form: OAuthClientCreateForm, revealed: dict[str, Any] | None = None, status: int = 200
+    view: PortalView, *, form: OAuthClientCreateForm, revealed: reveal.Revealed | None = None, status: int = 200
 ) -> HttpResponse:
     context = {
         **view.base_context(),
         "clients": selectors.oauth_client_list(account=view.account),
         "form": form,
+        "submission": reveal.submission_for_form(view.request),
         "revealed": revealed,
         "token_url": view.request.build_absolute_uri("/o/token/"),
     }
-    response = render(view.request, "portal/apps.html", context, status=status)
-    return _no_store(response) if revealed else response
+    return _no_store(render(view.request, "portal/apps.html", context, status=status))
 
 
 class OAuthClientListView(PortalView):
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render_apps(self, form=OAuthClientCreateForm())
+        return render_apps(self, form=OAuthClientCreateForm(), revealed=_revealed_for(self, "portal-apps"))
 
 
 class OAuthClientCreateView(PortalView):
@@ -162,6 +207,9 @@ class OAuthClientCreateView(PortalView):
         form = OAuthClientCreateForm(request.POST)
         if not form.is_valid():
             return render_apps(self, form=form, status=400)
+        token = request.POST.get("submission", "")
+        if not reveal.submission_claim(request, token=token):
+            return _sent_before(request, token=token, page="portal-apps", nothing="no new client was created.")
         try:
             client, secret = services.oauth_client_create(
                 account=self.account,
@@ -170,30 +218,32 @@ class OAuthClientCreateView(PortalView):
                 created_by=request.user,  # type: ignore[arg-type]
             )
         except ApplicationError as e:
+            reveal.submission_release(request, token=token)
             form.add_error(None, e.detail)
             return render_apps(self, form=form, status=e.status)
-        revealed = {
-            "title": f"Credentials of “{client.name}”",
-            "client_id": client.application.client_id,
-            "secret": secret,
-        }
-        return render_apps(self, form=OAuthClientCreateForm(), revealed=revealed, status=201)
+        revealed = reveal.Revealed(
+            title=f"Credentials of “{client.name}”", secret=secret, client_id=client.application.client_id
+        )
+        return _show_once(request, token=token, page="portal-apps", revealed=revealed)
 
 
 class OAuthClientRotateSecretView(PortalView):
     def get(self, request: HttpRequest, client_id: int) -> HttpResponse:
         client = selectors.oauth_client_get(account=self.account, client_id=client_id)
-        return render(request, "portal/app_rotate.html", {**self.base_context(), "client": client})
+        context = {**self.base_context(), "client": client, "submission": reveal.submission_for_form(request)}
+        return _no_store(render(request, "portal/app_rotate.html", context))
 
     def post(self, request: HttpRequest, client_id: int) -> HttpResponse:
         client = selectors.oauth_client_get(account=self.account, client_id=client_id)
+        token = request.POST.get("submission", "")
+        if not reveal.submission_claim(request, token=token):
+            # Not a second rotation: it would void the secret the first one showed.
+            return _sent_before(request, token=token, page="portal-apps", nothing="no other secret was made.")
         secret = services.oauth_client_rotate_secret(client=client, actor=request.user)  # type: ignore[arg-type]
-        revealed = {
-            "title": f"New secret of “{client.name}”",
-            "client_id": client.application.client_id,
-            "secret": secret,
-        }
-        return render_apps(self, form=OAuthClientCreateForm(), revealed=revealed)
+        revealed = reveal.Revealed(
+            title=f"New secret of “{client.name}”", secret=secret, client_id=client.application.client_id
+        )
+        return _show_once(request, token=token, page="portal-apps", revealed=revealed)
 
 
 class OAuthClientDeleteView(PortalView):

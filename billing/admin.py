@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 
 from accounts.admin import AccountAdmin
 from accounts.models import Account
-from billing.models import Invoice, InvoiceLine, Plan, Subscription, UsageDaily
+from billing.models import Invoice, InvoiceLine, Plan, Subscription, UsageDaily, UsageErrorDaily
 from billing.selectors import plan_current_for_account
 from billing.services import plan_upsert, subscription_change
 
@@ -90,6 +90,16 @@ class UsageDailyAdmin(_ReadOnly, admin.ModelAdmin):
     list_display = ("day", "account", "credential_type", "credential_id", "endpoint", "mode", "requests", "billable",
                     "errors")
     list_filter = ("mode", "endpoint", "credential_type")
+    date_hierarchy = "day"
+    raw_id_fields = ("account",)
+    search_fields = ("account__name",)
+    list_select_related = ("account",)
+
+
+@admin.register(UsageErrorDaily)
+class UsageErrorDailyAdmin(_ReadOnly, admin.ModelAdmin):
+    list_display = ("day", "account", "credential_type", "credential_id", "endpoint", "mode", "status", "errors")
+    list_filter = ("status", "mode", "endpoint", "credential_type")
     date_hierarchy = "day"
     raw_id_fields = ("account",)
     search_fields = ("account__name",)

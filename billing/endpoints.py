@@ -23,3 +23,21 @@ def counts_toward_quota(*, endpoint: str, mode: str, method: str) -> bool:
 
 def is_billable(*, endpoint: str, status: int, mode: str, method: str) -> bool:
     return 200 <= status < 300 and counts_toward_quota(endpoint=endpoint, mode=mode, method=method)
+
+
+# How the portal's usage pages name the endpoints a usage event records (the views'
+# ``metering_endpoint``); a name not listed is shown as it is.
+ENDPOINT_PATHS = {
+    "weather.current": "/v1/weather/current",
+    "weather.forecast": "/v1/weather/forecast",
+    "geocode": "/v1/geocode",
+    "geocode.reverse": "/v1/geocode/reverse",
+    "air_quality": "/v1/air-quality",
+    "account": "/v1/account",
+    "account.usage": "/v1/account/usage",
+    "account.invoices": "/v1/account/invoices",
+}
+
+
+def endpoint_path(endpoint: str) -> str:
+    return ENDPOINT_PATHS.get(endpoint, endpoint)

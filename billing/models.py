@@ -128,6 +128,42 @@ class UsageDaily(models.Model):
         return f"{self.day} account {self.account_id} {self.endpoint}: {self.requests}"
 
 
+class UsageErrorDaily(models.Model):
+    """Error answers per day, bucket (as ``UsageDaily``) and HTTP status: the portal's
+    errors by status. A rollup of its own rather than a status column on ``UsageDaily``
+    (docs/design.md, metering): only errors make rows here, so the daily buckets that
+    invoices and quotas read keep their size and key, and rows rolled up before this
+    table existed need no guessed status. Maintained in the same transaction and from the
+    same inserted events as ``UsageDaily``; its ``errors`` add up to ``UsageDaily.errors``
+    for every day since."""
+
+    day = models.DateField()
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    credential_type = models.CharField(max_length=8, choices=CredentialType.choices)
+    credential_id = models.BigIntegerField()
+    endpoint = models.CharField(max_length=40)
+    mode = models.CharField(max_length=4)
+    status = models.PositiveSmallIntegerField()
+    errors = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ("-day", "account_id", "status")
+        verbose_name = "daily errors by status"
+        verbose_name_plural = "daily errors by status"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "account", "credential_type", "credential_id", "endpoint", "mode", "status"],
+                name="usageerrordaily_unique_bucket",
+            )
+        ]
+        indexes = [models.Index(fields=["account", "day"], name="usageerrordaily_account_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} account {self.account_id} {self.endpoint} {self.status}: {self.errors}"
+
+
 class ImmutableError(Exception):
     pass
 

@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import csv
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views import View
 
 from accounts import selectors as account_selectors
 from accounts.models import Account
 from accounts.views import PortalView
 from billing.charts import daily_bar_chart
+from billing.forms import UsagePeriodForm
 from billing.selectors import (
     account_period,
     invoice_get_for_account,
     invoice_list_for_account,
     plan_current_for_account,
-    usage_daily_series,
     usage_month_to_date,
+)
+from billing.selectors.usage_report import (
+    PERIOD_DAYS,
+    Period,
+    usage_export_rows,
+    usage_period,
+    usage_report,
 )
 from billing.throttles import limiter_peek
 
@@ -61,21 +66,52 @@ class BillingPortalView(LoginRequiredMixin, View):
         return super().dispatch(request, *args, **kwargs)
 
 
+def _period(request: HttpRequest) -> Period | None:
+    """The period ``?days=`` asks for (docs: billing/forms.py), None when it is not one we offer."""
+    form = UsagePeriodForm(request.GET)
+    return usage_period(days=form.cleaned_data["days"]) if form.is_valid() else None
+
+
 class UsagePageView(BillingPortalView):
+    """``/portal/usage/?days=7|30|90``: calls by day, endpoint, credential and error status."""
+
     def get(self, request: HttpRequest) -> HttpResponse:
-        end = timezone.now().date()
-        days = usage_daily_series(account_id=self.account.pk, start=end - timedelta(days=29), end=end)
-        context = {
-            "account": self.account,
-            "days": days,
-            "chart": daily_bar_chart(days),
-            "totals": {
-                "requests": sum(d.requests for d in days),
-                "billable": sum(d.billable for d in days),
-                "errors": sum(d.errors for d in days),
-            },
-        }
-        return render(request, "billing/usage.html", context)
+        period = _period(request)
+        context: dict[str, Any] = {"account": self.account, "periods": PERIOD_DAYS}
+        if period is None:
+            return render(request, "billing/usage.html", {**context, "bad_period": True}, status=400)
+        report = usage_report(account_id=self.account.pk, period=period)
+        return render(request, "billing/usage.html",
+                      {**context, "report": report, "chart": daily_bar_chart(report.series)})
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection);
+# credential names are the user's own text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+class UsageCsvView(BillingPortalView):
+    """``/portal/usage/export.csv?days=7|30|90``: the period's daily rollup rows."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        period = _period(request)
+        if period is None:
+            return HttpResponse("days must be one of 7, 30 or 90.\n", status=400,
+                                content_type="text/plain; charset=utf-8")
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        filename = f"usage-{period.start:%Y-%m-%d}-to-{period.end:%Y-%m-%d}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        writer = csv.writer(response)
+        writer.writerow(["day", "credential_type", "credential_id", "credential", "endpoint", "mode", "requests",
+                         "billable", "errors"])
+        for row in usage_export_rows(account_id=self.account.pk, period=period):
+            writer.writerow([f"{row.day:%Y-%m-%d}", row.credential_type, row.credential_id, _cell(row.credential),
+                             row.endpoint, row.mode, row.requests, row.billable, row.errors])
+        return response
 
 
 class BillingPageView(BillingPortalView):

@@ -41,7 +41,7 @@ from django.db.models import Model
 from accounts.credentials import Principal
 from accounts.models import ApiKey
 from billing.endpoints import is_billable
-from billing.models import UsageDaily, UsageEvent
+from billing.models import UsageDaily, UsageErrorDaily, UsageEvent
 from weatherapi.metrics import USAGE_EVENTS, labelled
 from weatherapi.redis import redis_client, redis_failed
 
@@ -186,8 +186,12 @@ _bucket_of = attrgetter(*_BUCKET)
 _COUNTERS = ("requests", "billable", "errors")
 
 
+def _is_error(r: UsageRecord) -> bool:
+    return r.status >= 400
+
+
 def _counts(r: UsageRecord) -> tuple[int, int, int]:
-    return 1, int(r.billable), int(r.status >= 400)
+    return 1, int(r.billable), int(_is_error(r))
 
 
 def _dedupe(records: Iterable[UsageRecord]) -> list[UsageRecord]:
@@ -233,24 +237,37 @@ def _insert_events(records: Sequence[UsageRecord]) -> set[uuid.UUID]:
     return {pk.to_python(value) for (value,) in returned}
 
 
-def _rollup_add(records: Sequence[UsageRecord]) -> None:
-    """Add the inserted events to their daily buckets (insert the bucket or add to it)."""
-    buckets: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(_COUNTERS))
-    for r in records:
-        totals = buckets[(r.occurred_at.astimezone(UTC).date(), *_bucket_of(r))]
-        for i, n in enumerate(_counts(r)):
-            totals[i] += n
+def _upsert_add(model: type[Model], key: Sequence[str], counters: Sequence[str],
+                buckets: dict[tuple[Any, ...], list[int]]) -> None:
+    """One ``INSERT ... ON CONFLICT (<key>) DO UPDATE SET <counter> = <counter> + excluded.<counter>``
+    (a statement per ``_CHUNK`` rows) adding ``buckets`` (key values → counts) to ``model``."""
     if not buckets:
         return
-    meta: Any = UsageDaily._meta
+    meta: Any = model._meta
     q = connection.ops.quote_name
     table = q(meta.db_table)
-    bucket = ", ".join(q(meta.get_field(name).column) for name in ("day", *_BUCKET))
-    counters = [q(meta.get_field(name).column) for name in _COUNTERS]
-    add = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counters)
+    conflict = ", ".join(q(meta.get_field(name).column) for name in key)
+    columns = [q(meta.get_field(name).column) for name in counters]
+    add = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns)
     # Sorted, so two workers touching the same buckets lock them in the same order.
-    rows = [(*key, *totals) for key, totals in sorted(buckets.items())]
-    _insert(UsageDaily, ("day", *_BUCKET, *_COUNTERS), rows, f"ON CONFLICT ({bucket}) DO UPDATE SET {add}")  # nosec B608
+    rows = [(*bucket, *totals) for bucket, totals in sorted(buckets.items())]
+    _insert(model, (*key, *counters), rows, f"ON CONFLICT ({conflict}) DO UPDATE SET {add}")  # nosec B608
+
+
+def _rollup_add(records: Sequence[UsageRecord]) -> None:
+    """Add the inserted events to their daily buckets (insert the bucket or add to it), and
+    each error answer to its bucket's count for its status (docs/design.md, metering)."""
+    buckets: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(_COUNTERS))
+    by_status: defaultdict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0])
+    for r in records:
+        bucket = (r.occurred_at.astimezone(UTC).date(), *_bucket_of(r))
+        totals = buckets[bucket]
+        for i, n in enumerate(_counts(r)):
+            totals[i] += n
+        if _is_error(r):
+            by_status[(*bucket, r.status)][0] += 1
+    _upsert_add(UsageDaily, ("day", *_BUCKET), _COUNTERS, buckets)
+    _upsert_add(UsageErrorDaily, ("day", *_BUCKET, "status"), ("errors",), by_status)
 
 
 def _last_used_update(records: Sequence[UsageRecord]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from allauth.account.models import EmailAddress
 from django.test import Client
@@ -54,3 +56,16 @@ def admin_site(admin_user) -> Client:
 
 
 CURRENT = "/v1/weather/current?lat=52.52&lon=13.40"
+
+
+SUBMISSION_RE = re.compile(r'name="submission" value="([^"]+)"')
+
+
+def submission(client: Client, page: str) -> str:
+    """The one-time submission token of the form on ``page``, as a browser would send it."""
+    return SUBMISSION_RE.search(client.get(page).content.decode()).group(1)
+
+
+def send_form(client: Client, page: str, action: str, data: dict | None = None, **kwargs):
+    """Open ``page`` and send its form to ``action`` with ``data``, as a browser does."""
+    return client.post(action, {**(data or {}), "submission": submission(client, page)}, **kwargs)

@@ -179,13 +179,16 @@ def test_concurrent_creation_cannot_pass_the_cap(settings):
 def test_the_portal_shows_the_cap_as_a_message(verified_account, settings):
     from django.test import Client
 
+    from tests.accounts.conftest import send_form
+
     settings.MAX_API_KEYS_PER_ACCOUNT = 1
     settings.MAX_OAUTH_CLIENTS_PER_ACCOUNT = 1
     portal = Client()
     portal.force_login(verified_account.owner)
-    assert portal.post("/portal/keys/create/", {"name": "a", "mode": "test"}).status_code == 201
-    refused = portal.post("/portal/keys/create/", {"name": "b", "mode": "test"})
+    keys, apps = ("/portal/keys/", "/portal/keys/create/"), ("/portal/apps/", "/portal/apps/create/")
+    assert send_form(portal, *keys, {"name": "a", "mode": "test"}).status_code == 303
+    refused = send_form(portal, *keys, {"name": "b", "mode": "test"})
     assert refused.status_code == 403 and "at most 1 active API keys" in refused.content.decode()
-    assert portal.post("/portal/apps/create/", {"name": "a", "mode": "test"}).status_code == 201
-    refused = portal.post("/portal/apps/create/", {"name": "b", "mode": "test"})
+    assert send_form(portal, *apps, {"name": "a", "mode": "test"}).status_code == 303
+    refused = send_form(portal, *apps, {"name": "b", "mode": "test"})
     assert refused.status_code == 403 and "at most 1 OAuth clients" in refused.content.decode()

@@ -8,8 +8,14 @@ import pytest
 from django.contrib.admin.sites import AdminSite
 
 from accounts.models import Account, AuditEvent, User
-from billing.admin import InvoiceAdmin, SubscriptionAdmin, UsageDailyAdmin, change_plan_action
-from billing.models import Invoice, Subscription, UsageDaily
+from billing.admin import (
+    InvoiceAdmin,
+    SubscriptionAdmin,
+    UsageDailyAdmin,
+    UsageErrorDailyAdmin,
+    change_plan_action,
+)
+from billing.models import Invoice, Subscription, UsageDaily, UsageErrorDaily
 from billing.selectors import plan_current_for_account
 from tests.billing.conftest import make_plan
 from tests.factories import AccountFactory
@@ -27,7 +33,8 @@ def admin_client(client):
 def test_usage_and_invoices_are_read_only(rf):
     request = rf.get("/")
     request.user = User(is_staff=True, is_superuser=True)
-    for admin_class, model in ((InvoiceAdmin, Invoice), (UsageDailyAdmin, UsageDaily)):
+    for admin_class, model in ((InvoiceAdmin, Invoice), (UsageDailyAdmin, UsageDaily),
+                              (UsageErrorDailyAdmin, UsageErrorDaily)):
         model_admin = admin_class(model, AdminSite())
         assert not model_admin.has_add_permission(request)
         assert not model_admin.has_change_permission(request)
@@ -36,7 +43,7 @@ def test_usage_and_invoices_are_read_only(rf):
 
 def test_admin_pages_render(admin_client):
     for path in ("/admin/billing/plan/", "/admin/billing/subscription/", "/admin/billing/usagedaily/",
-                 "/admin/billing/invoice/", "/admin/billing/subscription/add/"):
+                 "/admin/billing/usageerrordaily/", "/admin/billing/invoice/", "/admin/billing/subscription/add/"):
         assert admin_client.get(path).status_code == 200, path
 
 

@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError
 
-from billing.models import UsageDaily, UsageEvent
+from billing.models import UsageDaily, UsageErrorDaily, UsageEvent
 from billing.services import usage_worker as worker_module
 from billing.services.usage import (
     UsageRecord,
@@ -235,6 +235,39 @@ def test_entries_store_sets_last_used_at_never_backwards(account):
     usage_entries_store(entries=[_record(stranger, key_id=other.pk, when=newest).to_json()])
     other.refresh_from_db()
     assert other.last_used_at == older
+
+
+def _errors_by_status(account) -> list[tuple]:
+    return sorted(UsageErrorDaily.objects.filter(account=account).values_list(
+        "day", "credential_type", "credential_id", "endpoint", "mode", "status", "errors"))
+
+
+def _as_errors_by_status(records) -> list[tuple]:
+    """The errors-by-status rollups these records make, counted here independently."""
+    counts: Counter = Counter(
+        (r.occurred_at.astimezone(UTC).date(), r.credential_type, r.credential_id, r.endpoint, r.mode, r.status)
+        for r in records if r.status >= 400
+    )
+    return sorted((*key, n) for key, n in counts.items())
+
+
+def test_errors_are_rolled_up_by_status_exactly_once(account):
+    records = _varied(account, 300)
+    assert usage_entries_store(entries=[r.to_json() for r in records]) == 300
+    assert usage_entries_store(entries=[r.to_json() for r in records[:50]]) == 0  # a redelivery adds nothing
+    by_status = _errors_by_status(account)
+    assert by_status == _as_errors_by_status(records)
+    assert {status for *_, status, _ in by_status} == {404, 429, 502}
+    # Every error of a daily bucket is in exactly one of its statuses.
+    per_bucket: Counter = Counter()
+    for *bucket, _status, n in by_status:
+        per_bucket[tuple(bucket)] += n
+    assert per_bucket == {tuple(row[:5]): row[7] for row in _rollups(account) if row[7]}
+
+
+def test_a_batch_without_errors_adds_no_status_rows(account):
+    usage_events_store(records=[_record(account) for _ in range(3)])
+    assert not UsageErrorDaily.objects.exists()
 
 
 def _entry_with(account, **fields) -> bytes:
