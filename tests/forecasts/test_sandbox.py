@@ -272,6 +272,7 @@ json.dump({"search": [p.name + p.country for p in g.search("Springfield", limit=
 """
 
 
+@pytest.mark.slow
 def test_answers_do_not_depend_on_the_process():
     """The name index hashes with ``hash()``, which differs between processes: answers must not."""
     outputs = []
