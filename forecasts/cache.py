@@ -17,6 +17,9 @@ fresh copies are kept: staleness and coalescing are always decided by the shared
 Inside ``local_only()`` a lookup that the process cannot answer from its own copies raises
 ``NotLocal`` instead of doing I/O; the weather views use it to know, before the throttle
 runs, whether the answer is already in hand (``weatherapi.api``).
+
+``endpoint`` labels the metrics of a lookup; ``None`` counts nothing (the sandbox's lookups:
+a miss there computes, it calls nobody).
 """
 
 from __future__ import annotations
@@ -144,7 +147,7 @@ def _read(key: str) -> Entry | None:
 
 
 def get_or_fetch(
-    key: str, *, ttl: int, endpoint: str, fetch: Callable[[], Any]
+    key: str, *, ttl: int, endpoint: str | None, fetch: Callable[[], Any]
 ) -> CachedBody:
     now = time.time()
     entry = _local.get(key, now)
@@ -157,8 +160,9 @@ def get_or_fetch(
             _local.put(key, entry, now)
     if entry is not None and entry[1] > now:
         if local_hits is not None:
-            local_hits.append(endpoint)
-        else:
+            if endpoint is not None:
+                local_hits.append(endpoint)
+        elif endpoint is not None:
             labelled(CACHE_REQUESTS, endpoint, "hit").inc()
         return CachedBody(body=entry[2], fetched_at=entry[0], cached=True, stale=False)
 
@@ -170,7 +174,8 @@ def get_or_fetch(
             _local_flights[key] = flight
     assert flight is not None  # noqa: S101
     if not leader:
-        COALESCED_WAITS.labels(endpoint).inc()
+        if endpoint is not None:
+            COALESCED_WAITS.labels(endpoint).inc()
         if flight.event.wait(settings.COALESCE_WAIT_SECONDS):
             if flight.result is not None:
                 return CachedBody(flight.result.body, flight.result.fetched_at, True, flight.result.stale)
@@ -194,7 +199,7 @@ def _fetch_across_processes(
     key: str,
     *,
     ttl: int,
-    endpoint: str,
+    endpoint: str | None,
     fetch: Callable[[], Any],
     stale: Entry | None,
 ) -> CachedBody:
@@ -211,7 +216,8 @@ def _fetch_across_processes(
                 if acquired:
                     cache.delete(lock_key)
         if not waited:
-            COALESCED_WAITS.labels(endpoint).inc()
+            if endpoint is not None:
+                COALESCED_WAITS.labels(endpoint).inc()
             waited = True
         # Another worker is fetching this key: wait for its result to land in the cache.
         while time.monotonic() < deadline:
@@ -229,16 +235,18 @@ def _fetch_and_store(
     key: str,
     *,
     ttl: int,
-    endpoint: str,
+    endpoint: str | None,
     fetch: Callable[[], Any],
     stale: Entry | None,
 ) -> CachedBody:
     # Re-check: the key may have been filled between our miss and taking the lock.
     entry = _read(key)
     if entry is not None and entry[1] > time.time():
-        CACHE_REQUESTS.labels(endpoint, "hit").inc()
+        if endpoint is not None:
+            CACHE_REQUESTS.labels(endpoint, "hit").inc()
         return CachedBody(body=entry[2], fetched_at=entry[0], cached=True, stale=False)
-    CACHE_REQUESTS.labels(endpoint, "miss").inc()
+    if endpoint is not None:
+        CACHE_REQUESTS.labels(endpoint, "miss").inc()
     try:
         payload = fetch()
     except LocationNotFound:
@@ -256,14 +264,15 @@ def _fetch_and_store(
 
 def _serve_stale_or_raise(
     key: str,
-    endpoint: str,
+    endpoint: str | None,
     error: ApplicationError,
     entry: Entry | None = None,
 ) -> CachedBody:
     entry = entry or _read(key)
     # entry[1] is when it stopped being fresh; it may be served for CACHE_STALE_SECONDS more.
     if entry is not None and entry[1] + settings.CACHE_STALE_SECONDS > time.time():
-        CACHE_REQUESTS.labels(endpoint, "stale").inc()
+        if endpoint is not None:
+            CACHE_REQUESTS.labels(endpoint, "stale").inc()
         logger.warning("serving a stale copy for %s: %s", endpoint, error.code)
         return CachedBody(body=entry[2], fetched_at=entry[0], cached=True, stale=True)
     raise error

@@ -3,7 +3,8 @@
 Every answer is ``WeatherAnswer``: the normalized body (bytes, without ``source``) and
 the facts for its ``source`` object. Places given as ``q`` or ``zip`` are geocoded first
 (cached a day), then the weather is read by coordinates, so every way of naming a place
-shares one weather cache entry.
+shares one weather cache entry. The sandbox's answers go through the same cache, under
+keys of their own (``wx:sandbox:``), so test mode shows what caching does.
 """
 
 from __future__ import annotations
@@ -84,10 +85,9 @@ def _answer(
     endpoint: str,
     fetch: Callable[[], Any],
 ) -> WeatherAnswer:
-    if provider.name == "sandbox":
-        # Synthetic data is computed, not fetched: nothing to cache or coalesce.
-        return WeatherAnswer(encode(fetch()), provider.name, cached=False, stale=False, fetched_at=time.time())
-    result: CachedBody = get_or_fetch(f"wx:{provider.name}:{key}", ttl=ttl, endpoint=endpoint, fetch=fetch)
+    # The cache's metrics tell how well it spares OpenWeather: the sandbox's lookups stay out.
+    measured = None if provider.name == SandboxProvider.name else endpoint
+    result: CachedBody = get_or_fetch(f"wx:{provider.name}:{key}", ttl=ttl, endpoint=measured, fetch=fetch)
     return WeatherAnswer(result.body, provider.name, result.cached, result.stale, result.fetched_at)
 
 
@@ -119,13 +119,18 @@ def _resolve(provider: Provider, location: Location) -> tuple[Location, dict[str
     return Location.from_coords(place["lat"], place["lon"]), place
 
 
-def _with_place(answer: WeatherAnswer, place: dict[str, Any] | None) -> WeatherAnswer:
-    """Name the place as the caller asked for it rather than the nearest station."""
+def _with_place(answer: WeatherAnswer, place: dict[str, Any] | None, lang: str) -> WeatherAnswer:
+    """Name the place as the caller asked for it rather than the nearest station: in ``lang``
+    where the geocoder knows a name in it (``local_names``; ``pt_br`` reads ``pt``), except
+    for the default ``en``, which keeps the geocoder's own name ("Zürich", not "Zurich")."""
     if place is None:
         return answer
     payload = json.loads(answer.body)
     location = payload.get("location") or {}
-    location["name"] = place.get("name") or location.get("name")
+    local_names = (place.get("local_names") or {}) if lang != "en" else {}
+    location["name"] = (
+        local_names.get(lang) or local_names.get(lang.split("_")[0]) or place.get("name") or location.get("name")
+    )
     location["country"] = place.get("country") or location.get("country")
     payload["location"] = location
     return replace(answer, body=encode(payload))
@@ -138,7 +143,7 @@ def weather_current(*, principal: Principal, location: Location, units: str, lan
         provider, f"cur:{coords.cache_token}:{units}:{lang}", ttl=settings.CACHE_TTL_CURRENT, endpoint="current",
         fetch=lambda: provider.current(coords, units=units, lang=lang),
     )
-    return _with_place(answer, place)
+    return _with_place(answer, place, lang)
 
 
 def weather_forecast(
@@ -154,7 +159,7 @@ def weather_forecast(
         payload = json.loads(answer.body)
         payload["steps"] = payload["steps"][:cnt]
         answer = replace(answer, body=encode(payload))
-    return _with_place(answer, place)
+    return _with_place(answer, place, lang)
 
 
 def geocode_search(*, principal: Principal, query: str, limit: int) -> WeatherAnswer:

@@ -60,6 +60,17 @@ def test_q_is_geocoded_then_weather_by_coordinates_and_names_unicode(live_client
     assert again["source"]["cached"] is True
 
 
+def test_lang_names_a_place_given_as_q_in_that_language(live_client, upstream):
+    """The geocoder's local_names name the place; the default en keeps its own name."""
+    def name(q: str, lang: str) -> str:
+        return live_client.get(CURRENT, {"q": q, "lang": lang}).json()["location"]["name"]
+
+    assert name("Moscow,RU", "ru") == "Москва" and name("Moscow,RU", "de") == "Moskau"
+    assert name("Tokyo,JP", "ja") == "東京都"
+    assert name("Moscow,RU", "it") == "Moscow"  # no Italian name: the geocoder's own
+    assert name("Zürich,CH", "en") == "Zürich"  # not local_names["en"], "Zurich"
+
+
 def test_zip_location(live_client, upstream):
     body = live_client.get(CURRENT, {"zip": "SW1A,GB"}).json()
     assert body["location"]["country"] == "GB"
