@@ -467,7 +467,7 @@ def test_ingresses(rendered, target):
     assert iann["alb.ingress.kubernetes.io/target-type"] == "ip"
     assert "alb.ingress.kubernetes.io/wafv2-acl-arn" not in iann
     ipaths = {p["path"] for p in internal["spec"]["rules"][0]["http"]["paths"]}
-    assert {"/admin", "/metrics"} <= ipaths
+    assert {"/admin", "/metrics", "/static", "/favicon.ico"} <= ipaths
     if target != "base":
         assert public["spec"]["rules"][0]["host"] != internal["spec"]["rules"][0]["host"]
         assert public["spec"]["tls"][0]["hosts"] == [public["spec"]["rules"][0]["host"]]
