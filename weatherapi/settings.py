@@ -426,7 +426,7 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
     },
-    "EXCLUDE_URL_PREFIXES": ["/api/docs/", "/api/redoc/", "/admin/"],
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
 }
 
 # --- Static and i18n ------------------------------------------------------------------
