@@ -430,7 +430,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Static and i18n ------------------------------------------------------------------
-# WhiteNoise serves STATIC_ROOT in every configuration (docs/design.md, static files):
+# WhiteNoise serves STATIC_ROOT in every configuration (docs/design.md, the request path):
 # hashed names cached for a year (immutable), gzip and Brotli copies made by collectstatic,
 # which the image runs at build. With DJANGO_DEBUG=1 (make run) names are not hashed and
 # files come straight from the apps and static/, so no collectstatic is needed.
@@ -449,7 +449,7 @@ WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "ma
 if TESTING:
     # In-process tests render pages without a collectstatic: plain names, files found in the
     # apps. Tests of the production settings run gunicorn over a collected STATIC_ROOT
-    # (tests/support/servers.py).
+    # (tests/support/static.py).
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     WHITENOISE_USE_FINDERS = True
     WHITENOISE_AUTOREFRESH = True
