@@ -76,7 +76,9 @@ COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 COPY --chown=root:root . /app
 
-# Static files are collected at build time into STATIC_ROOT (/app/staticfiles). The values
+# Static files are collected at build time into STATIC_ROOT (/app/staticfiles): hashed names,
+# the manifest the production settings need to render any page, and the gzip and Brotli
+# copies WhiteNoise serves (docs/design.md, the request path). The values
 # below exist only for this RUN (settings refuse DEBUG=0 without a secret key); they are not
 # secrets and never reach the runtime environment.
 # PROMETHEUS_MULTIPROC_DIR is blanked so no metric files end up in the image.

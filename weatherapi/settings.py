@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 from weatherapi.scopes import SCOPES
 
@@ -76,6 +77,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: runserver then leaves static files to WhiteNoise as gunicorn does.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
@@ -116,7 +119,14 @@ _SHARED_INNER_MIDDLEWARE = [
     "weatherapi.middleware.ApiExceptionMiddleware",
     "billing.middleware.MeteringMiddleware",
 ]
-MIDDLEWARE = [*_SHARED_OUTER_MIDDLEWARE, *_SHARED_INNER_MIDDLEWARE, *SITE_ONLY_MIDDLEWARE, *_METRICS_MIDDLEWARE]
+# /static/ and /favicon.ico, answered right after the security headers as WhiteNoise
+# documents. Only the site stack has it: no static path is an API path, so /v1/ does not
+# pay its lookup.
+_STATIC_MIDDLEWARE = ["whitenoise.middleware.WhiteNoiseMiddleware"]
+MIDDLEWARE = [
+    *_SHARED_OUTER_MIDDLEWARE, *_STATIC_MIDDLEWARE, *_SHARED_INNER_MIDDLEWARE, *SITE_ONLY_MIDDLEWARE,
+    *_METRICS_MIDDLEWARE,
+]
 # The lean stack: the same minus the browser middleware, with fixed API security headers
 # instead of the site's CSP and X-Frame-Options.
 API_MIDDLEWARE = [
@@ -419,13 +429,33 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
     },
-    "EXCLUDE_URL_PREFIXES": ["/api/docs/", "/api/redoc/", "/admin/"],
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
 }
 
 # --- Static and i18n ------------------------------------------------------------------
+# WhiteNoise serves STATIC_ROOT in every configuration (docs/design.md, the request path):
+# hashed names cached for a year (immutable), gzip and Brotli copies made by collectstatic,
+# which the image runs at build. With DJANGO_DEBUG=1 (make run) names are not hashed and
+# files come straight from the apps and static/, so no collectstatic is needed.
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Files browsers ask for at the root whatever the page says (/favicon.ico), short-cached.
+WHITENOISE_ROOT = BASE_DIR / "public"
+# Source maps are read only by developer tools; compressing them (most of the bytes of
+# Swagger UI and ReDoc) would double collectstatic's time for nobody.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
+if TESTING:
+    # In-process tests render pages without a collectstatic: plain names, files found in the
+    # apps. Tests of the production settings run gunicorn over a collected STATIC_ROOT
+    # (tests/support/static.py).
+    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = True
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -7,7 +7,6 @@ import re
 
 import pytest
 import requests
-from django.core import mail
 from oauthlib.oauth2 import BackendApplicationClient
 from requests_oauthlib import OAuth2Session
 
@@ -19,10 +18,9 @@ CURRENT = "/v1/weather/current?lat=52.52&lon=13.40"
 LINK_RE = re.compile(r"https?://[^\s]+/accounts/confirm-email/[^\s]+/")
 
 
-def test_signup_verify_login_key_lifecycle_and_oauth(page, live_server, upstream, shot, monkeypatch, settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    base = live_server.url
-    settings.PUBLIC_BASE_URL = base  # the links in emails lead to this server
+def test_signup_verify_login_key_lifecycle_and_oauth(page, site, shot):
+    base = site.url
+    verify = str(site.certificate)
 
     page.goto("/")
     assert page.get_by_role("heading", level=1).is_visible()
@@ -37,8 +35,9 @@ def test_signup_verify_login_key_lifecycle_and_oauth(page, live_server, upstream
     page.get_by_role("heading", name="Verify your email address").wait_for()
     shot(page, "03-verification-sent")
 
-    message = next(m for m in mail.outbox if EMAIL in m.to)
-    link = LINK_RE.search(message.body).group(0)
+    message = site.mails(EMAIL)[-1]
+    link = LINK_RE.search(message.get_payload(decode=True).decode()).group(0)
+    assert link.startswith(base + "/")  # PUBLIC_BASE_URL is this site
     page.goto(link)
     shot(page, "04-confirm-email")
     page.get_by_role("button", name="Confirm email address").click()
@@ -61,7 +60,7 @@ def test_signup_verify_login_key_lifecycle_and_oauth(page, live_server, upstream
     assert full_key.startswith("wx_live_")
     shot(page, "07-key-created")
 
-    response = requests.get(f"{base}{CURRENT}", headers={"X-API-Key": full_key}, timeout=10)
+    response = requests.get(f"{base}{CURRENT}", headers={"X-API-Key": full_key}, timeout=10, verify=verify)
     assert response.status_code == 200, response.text
     assert response.json()["source"]["provider"] == "openweather"
 
@@ -73,7 +72,7 @@ def test_signup_verify_login_key_lifecycle_and_oauth(page, live_server, upstream
     page.get_by_text("is revoked").wait_for()
     shot(page, "09-keys-after-revoke")
 
-    refused = requests.get(f"{base}{CURRENT}", headers={"X-API-Key": full_key}, timeout=10)
+    refused = requests.get(f"{base}{CURRENT}", headers={"X-API-Key": full_key}, timeout=10, verify=verify)
     assert refused.status_code == 401 and refused.json()["code"] == "invalid_credentials"
 
     # An OAuth client, then a token from /o/token/ with a standard client library.
@@ -85,13 +84,13 @@ def test_signup_verify_login_key_lifecycle_and_oauth(page, live_server, upstream
     client_secret = page.locator("#revealed-secret").input_value()
     shot(page, "10-oauth-client-created")
 
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the live server is plain http
     session = OAuth2Session(client=BackendApplicationClient(client_id=client_id))
     token = session.fetch_token(
-        token_url=f"{base}/o/token/", client_id=client_id, client_secret=client_secret, scope=["weather:read"]
+        token_url=f"{base}/o/token/", client_id=client_id, client_secret=client_secret, scope=["weather:read"],
+        verify=verify,
     )
     assert token["token_type"] == "Bearer"
-    weather = session.get(f"{base}{CURRENT}", timeout=10)
+    weather = session.get(f"{base}{CURRENT}", timeout=10, verify=verify)
     assert weather.status_code == 200, weather.text
 
     page.get_by_role("button", name="Log out").click()

@@ -496,7 +496,7 @@ def test_ingresses(rendered, target):
     ipaths = {p["path"] for p in internal["spec"]["rules"][0]["http"]["paths"]}
     # /readyz: the blue/green health gate probes each cluster here (the public ALB answers
     # only CloudFront).
-    assert {"/admin", "/metrics", "/readyz"} <= ipaths
+    assert {"/admin", "/metrics", "/static", "/favicon.ico", "/readyz"} <= ipaths
     if target != "base":
         assert public["spec"]["rules"][0]["host"] != internal["spec"]["rules"][0]["host"]
         assert public["spec"]["tls"][0]["hosts"] == [public["spec"]["rules"][0]["host"]]

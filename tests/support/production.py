@@ -41,8 +41,10 @@ def production_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def production_server(tmp_path: Path, env: Mapping[str, str] | None = None, *, threads: int = 8) -> Iterator[GunicornServer]:
-    """gunicorn (2 workers) with ``production_env()`` plus ``env``; its log in ``tmp_path``."""
+def production_server(tmp_path: Path, env: Mapping[str, str] | None = None, *, threads: int = 8,
+                      port: int | None = None) -> Iterator[GunicornServer]:
+    """gunicorn (2 workers) with ``production_env()`` plus ``env``; its log in ``tmp_path``.
+    Static files are collected as the image's build does (``tests/support/static.py``)."""
     with GunicornServer(production_env(**dict(env or {})), workers=2, threads=threads,
-                        log_path=tmp_path / "gunicorn.log") as server:
+                        log_path=tmp_path / "gunicorn.log", port=port) as server:
         yield server

@@ -2,7 +2,8 @@
 
 The caller passes the environment (DATABASE_URL of the test database, REDIS_URL, the fake
 upstream's URL). ``GunicornServer`` waits for ``/healthz`` and stops the whole process
-group on exit.
+group on exit. With ``DJANGO_DEBUG=0`` it serves the static files ``collectstatic`` made
+with the production settings (``tests/support/static.py``), as the image does.
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ class GunicornServer:
         worker_class: str | None = None,  # None: gunicorn.conf.py's, what ships
         extra_args: list[str] | None = None,
         log_path: Path | None = None,
+        port: int | None = None,  # None: a free one; given when a proxy in front must know it first
     ) -> None:
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
@@ -76,6 +78,11 @@ class GunicornServer:
             **env,
         }
         self.env.pop("PYTEST_CURRENT_TEST", None)
+        if self.env.get("DJANGO_DEBUG") == "0" and "DJANGO_STATIC_ROOT" not in env:
+            # The production settings serve static files from a collectstatic's output.
+            from tests.support.static import collected_static_root
+
+            self.env["DJANGO_STATIC_ROOT"] = str(collected_static_root())
         if worker_class is not None:
             self.env["GUNICORN_WORKER_CLASS"] = worker_class
         elif "GUNICORN_WORKER_CLASS" not in env:

@@ -57,9 +57,20 @@ def call(path: str, query: str = "", **headers: str) -> tuple[str, dict[str, lis
     ("/o/token/", False),
     ("/accounts/login/", False),
     ("/portal/", False),
+    ("/static/css/portal.css", False),
+    ("/favicon.ico", False),
 ])
 def test_which_paths_take_the_lean_stack(path, lean):
     assert is_api_stack_path(path) is lean
+
+
+def test_static_files_are_served_by_the_site_stack_only(settings):
+    """WhiteNoise answers /static/ and /favicon.ico right after the security headers; the
+    API stack does not carry it, so an API answer pays nothing for it."""
+    whitenoise = "whitenoise.middleware.WhiteNoiseMiddleware"
+    security = settings.MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
+    assert settings.MIDDLEWARE[security + 1] == whitenoise
+    assert whitenoise not in settings.API_MIDDLEWARE
 
 
 @pytest.mark.django_db
