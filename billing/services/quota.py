@@ -40,7 +40,7 @@ def _stream_billable_ids(client: object, *, account_id: int, start: datetime, en
             raw = fields.get(b"e") or fields.get("e")
             try:
                 record = UsageRecord.from_json(raw)
-            except Exception:  # noqa: BLE001, S112 - a malformed entry bills nothing; the worker drops it loudly
+            except Exception:  # noqa: BLE001, S112 # nosec B112 - a malformed entry bills nothing; the worker drops it loudly
                 continue
             if record.account_id == account_id and record.billable and start <= record.occurred_at < end:
                 ids.add(record.id)
