@@ -85,16 +85,17 @@ MONTH_POLICY_SECONDS = 2_592_000
 
 ALLOWED, RATE_LIMITED, QUOTA_EXCEEDED, STALE, NO_LIMITS, NO_COUNTER = 0, 1, 2, 3, 4, 5
 
-# KEYS: minute counter, month counter, plan limits, usage stream, credential version ('' for none).
+# KEYS: minute counter, month counter, plan limits, usage stream, credential version (a key
+#       never set, in the same slot, for none: a cluster refuses keys across slots).
 # ARGV: counts toward the month (0/1), minute key ttl, month key expiry (unix time), the
-#       token the caller's credential copy carries, a usage event to append when admitted
-#       ('' for none).
+#       token the caller's credential copy carries ('' for none), a usage event to append
+#       when admitted ('' for none).
 # Returns {verdict, minute count, month count, event appended (0/1), code, rpm, included,
 # hard cap (0/1)}. Only an admitted call increments or appends anything. A call that counts
 # toward the month finds the month counter missing (NO_COUNTER): it is rebuilt
 # (``billing.services.quota``) and the script asked again; INCR never starts it from zero.
 _LUA = """
-if KEYS[5] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[4] then
+if ARGV[4] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[4] then
   return {3, 0, 0, 0}
 end
 local limits = redis.call('HMGET', KEYS[3], 'code', 'rpm', 'included', 'hard_cap')
@@ -216,6 +217,9 @@ def _month_of_minute(minute_id: int) -> tuple[str, int]:
     days = calendar.monthrange(moment.year, moment.month)[1]
     start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
     return f"{moment.year:04d}{moment.month:02d}", int(start.timestamp()) + days * 86400
+
+
+_NO_VERSION_KEY = "{wx}:cv:none"
 
 
 def _month_start(w: Windows) -> date:
@@ -391,7 +395,7 @@ def limiter_hit(
     if client is not None:
         minute_key, month_key = _keys(principal.account_id, w)
         keys = [minute_key, month_key, limits_key(principal.account_id), settings.USAGE_STREAM_KEY,
-                check.version_key if check is not None else ""]
+                check.version_key if check is not None else _NO_VERSION_KEY]
         args = [int(counts_month), MINUTE_SECONDS * 2, w.month_end + 3600,
                 check.token if check is not None else "", event.to_json() if event is not None else ""]
         try:

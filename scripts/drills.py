@@ -289,14 +289,15 @@ class Stack:
         # redis-server (USAGE_REDIS_URL), as production's MemoryDB; else on the cache's.
         self.metering: PrivateRedis | None = None
         if metering_store:
-            self.metering = PrivateRedis(self.workdir, durable=True)
+            # A one-node cluster, as a one-shard MemoryDB: it refuses keys across slots.
+            self.metering = PrivateRedis(self.workdir, durable=True, cluster=True)
             self.metering.start()
         self.fake = FakeUpstream(self.workdir)
         self.env = {
             **ctx.base_env,
             "REDIS_URL": self.redis.url,
             "OPENWEATHER_BASE_URL": self.fake.url,
-            **({"USAGE_REDIS_URL": self.metering.url} if self.metering else {}),
+            **({"USAGE_REDIS_URL": self.metering.url, "USAGE_REDIS_CLUSTER": "1"} if self.metering else {}),
             **(extra_env or {}),
         }
         email = f"drill-{name}-{secrets.token_hex(4)}@example.com"

@@ -46,17 +46,20 @@ def redis():
     client.delete(settings.USAGE_STREAM_KEY)
 
 
-@pytest.fixture
-def metering_store(tmp_path, settings, redis):
+@pytest.fixture(params=["single", "cluster"])
+def metering_store(request, tmp_path, settings, redis):
     """A durable private redis-server as the metering store (``USAGE_REDIS_URL``), apart
-    from the suite's Redis, which stays the cache."""
+    from the suite's Redis, which stays the cache: a plain server, and a one-node cluster
+    as production's MemoryDB (``USAGE_REDIS_CLUSTER``), which refuses keys across slots."""
     from tests.support.services import PrivateRedis, redis_server_binary
 
     if redis_server_binary() is None:
         pytest.skip("needs redis-server")
-    store = PrivateRedis(tmp_path, durable=True)
+    cluster = request.param == "cluster"
+    store = PrivateRedis(tmp_path, durable=True, cluster=cluster)
     store.start()
     settings.USAGE_REDIS_URL = store.url
+    settings.USAGE_REDIS_CLUSTER = cluster
     yield store
     store.kill()
     from weatherapi.redis import redis_reset

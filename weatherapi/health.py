@@ -12,6 +12,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django_prometheus.exports import ExportToDjangoView
 
+from weatherapi.redis import metering_store_connect
+
 logger = logging.getLogger(__name__)
 
 
@@ -55,9 +57,10 @@ def check_metering_store() -> dict[str, object] | None:
     url = settings.USAGE_REDIS_URL
     if not url or url == settings.REDIS_URL:
         return None
-    import redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        client = metering_store_connect(url, socket_timeout=0.5)
+    except Exception as e:  # noqa: BLE001 - RedisCluster asks the nodes for the slots on creation
+        return {"status": "down", "error": type(e).__name__}
     try:
         return _ping(client)
     finally:

@@ -50,17 +50,28 @@ def metering_store_url() -> str | None:
     return settings.USAGE_REDIS_URL or settings.REDIS_URL or None
 
 
+def metering_store_connect(url: str, *, socket_timeout: float = 0.25) -> Any:
+    """A new client of the metering store at ``url``: redis-py's ``RedisCluster`` when
+    ``USAGE_REDIS_CLUSTER`` is set (MemoryDB is always in cluster mode: a plain client
+    would get MOVED from a replica behind the cluster endpoint), else ``Redis``. The
+    request path's timeouts by default: a dead store must cost a fraction of a second."""
+    import redis
+
+    options: dict[str, Any] = {"socket_connect_timeout": min(1.0, socket_timeout),
+                               "socket_timeout": socket_timeout, "health_check_interval": 30}
+    if settings.USAGE_REDIS_CLUSTER:
+        from redis.cluster import RedisCluster
+
+        return RedisCluster.from_url(url, **options)
+    return redis.Redis.from_url(url, max_connections=100, **options)
+
+
 def _connect(url: str) -> Any:
-    if url == settings.REDIS_URL:
+    if url == settings.REDIS_URL and not settings.USAGE_REDIS_CLUSTER:
         from django_redis import get_redis_connection
 
         return get_redis_connection("default")
-    import redis
-
-    # The request path's timeouts of CACHES (a dead store must cost a fraction of a second).
-    return redis.Redis.from_url(
-        url, socket_connect_timeout=0.25, socket_timeout=0.25, max_connections=100, health_check_interval=30
-    )
+    return metering_store_connect(url)
 
 
 def redis_client() -> Any | None:

@@ -206,6 +206,8 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # versions (weatherapi/redis.py). Unset: the cache's REDIS_URL. In production a durable
 # Redis-compatible store (MemoryDB), so no billed event is lost with a cache node.
 USAGE_REDIS_URL = env("USAGE_REDIS_URL")
+# The metering store is a Redis Cluster (MemoryDB always is): use the cluster client.
+USAGE_REDIS_CLUSTER = env_bool("USAGE_REDIS_CLUSTER", False)
 
 CACHE_TTL_CURRENT = env_int("CACHE_TTL_CURRENT", 600)
 CACHE_TTL_FORECAST = env_int("CACHE_TTL_FORECAST", 1800)

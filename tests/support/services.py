@@ -100,9 +100,15 @@ class PrivateRedis:
     ``durable``: every write in the append-only file before it is acknowledged
     (``--appendonly yes --appendfsync always``), as the metering store is."""
 
-    def __init__(self, workdir: Path, *, binary: str | None = None, durable: bool = False) -> None:
+    def __init__(self, workdir: Path, *, binary: str | None = None, durable: bool = False,
+                 cluster: bool = False) -> None:
         self.binary = binary or redis_server_binary() or "redis-server"
         self.durable = durable
+        # ``cluster``: a one-node Redis Cluster holding every slot, as a one-shard MemoryDB
+        # cluster is: it refuses a command or script whose keys span slots (CROSSSLOT).
+        self.cluster = cluster
+        # The bus port named: the default (port + 10,000) overflows for a free port above 55,535.
+        self.bus_port = free_port() if cluster else 0
         self.port = free_port()
         self.dir = workdir / f"redis-{self.port}"
         self.dir.mkdir(parents=True)
@@ -117,7 +123,9 @@ class PrivateRedis:
             self.proc = subprocess.Popen(
                 [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                  "--appendonly", "yes" if self.durable else "no", "--appendfsync", "always",
-                 "--daemonize", "no", "--dir", str(self.dir)],
+                 "--daemonize", "no", "--dir", str(self.dir),
+                 *(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                    "--cluster-port", str(self.bus_port)] if self.cluster else [])],
                 stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
             )
         deadline = time.monotonic() + timeout
@@ -125,11 +133,20 @@ class PrivateRedis:
             if self.proc.poll() is not None:
                 break
             with suppress(redis.RedisError):
-                if self.client().ping():
+                if self.client().ping() and (not self.cluster or self._cluster_ready()):
                     return
             time.sleep(0.05)
         self.kill()
         raise RuntimeError(f"redis-server did not start on 127.0.0.1:{self.port}:\n{_tail(self.dir / 'redis.log')}")
+
+    def _cluster_ready(self) -> bool:
+        client = self.client()
+        info = client.execute_command("CLUSTER", "INFO")
+        info = info.decode() if isinstance(info, bytes) else str(info)
+        if "cluster_slots_assigned:0" in info:  # a new node: it takes every slot
+            client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+            return False
+        return "cluster_state:ok" in info
 
     def stop(self, save: bool = True) -> None:
         """Stop it as a maintenance restart or failover does: SHUTDOWN SAVE writes the data

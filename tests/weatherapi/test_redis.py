@@ -46,3 +46,39 @@ def test_the_metering_store_keeps_what_it_acknowledged_through_a_crash(metering_
     assert store.xlen(STREAM) == 3
     call_command("usage_worker", "--once")
     assert UsageEvent.objects.filter(account=account, billable=True).count() == 3
+
+
+def test_every_metering_path_works_on_the_store(metering_store, account, live_client, upstream, api_client):
+    # On the one-node cluster this fails with CROSSSLOT (or redis-py's "all keys must map to
+    # the same key slot") wherever one command or script spans keys of different slots.
+    from accounts import services
+    from accounts.models import ApiKey
+    from billing.throttles import limiter_peek
+    from tests.factories import oauth_client_for
+
+    warm = {"lat": "51.5", "lon": "-0.12"}
+    assert live_client.get("/v1/weather/current", warm).status_code == 200  # a miss: the middleware appends
+    assert live_client.get("/v1/weather/current", warm).status_code == 200  # warm: the script appends
+    assert live_client.get("/v1/weather/current", {"lat": "95", "lon": "0"}).status_code == 400  # refunded
+    assert limiter_peek(account_id=account.pk).month_used == 2
+    assert metering_store.client().xlen(STREAM) == 3
+
+    client, secret = oauth_client_for(account)
+    token = api_client.post("/o/token/", {"grant_type": "client_credentials", "scope": "weather:read"},
+                            HTTP_AUTHORIZATION=_basic(client.application.client_id, secret))
+    assert token.status_code == 200, token.content
+    bearer = token.json()["access_token"]
+    assert api_client.get("/v1/weather/current", warm, HTTP_AUTHORIZATION=f"Bearer {bearer}").status_code == 200
+
+    services.api_key_revoke(api_key=ApiKey.objects.get(account=account))
+    assert live_client.get("/v1/weather/current", warm).status_code == 401  # the version token moved
+
+    call_command("usage_worker", "--once")
+    assert metering_store.client().xlen(STREAM) == 0
+    assert UsageEvent.objects.filter(account=account, billable=True).count() == 3
+
+
+def _basic(user: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.services.usage_worker import UsageWorker
-from weatherapi.redis import metering_store_url
+from weatherapi.redis import metering_store_connect, metering_store_url
 
 
 class Command(BaseCommand):
@@ -26,15 +26,12 @@ class Command(BaseCommand):
             self.stderr.write("USAGE_REDIS_URL and REDIS_URL are not set: usage goes straight to the "
                               "database, nothing to do.")
             return
-        import redis
 
         # The worker's own client, not django-redis's pool: its blocking XREADGROUP waits up
         # to 2 s, and the request path's 0.25 s socket timeout (CACHES) would end every quiet
         # wait in TimeoutError: a warning each time and a back-off of up to 10 s before the
         # next events move (found by scripts/drills.py).
-        client = redis.Redis.from_url(
-            url, socket_connect_timeout=1, socket_timeout=10, health_check_interval=30
-        )
+        client = metering_store_connect(url, socket_timeout=10)
         worker = UsageWorker(
             client=client, consumer=options["consumer"], batch=options["batch"],
             reclaim_idle_ms=options["reclaim_idle_ms"],
