@@ -171,7 +171,8 @@ def api(generated, server) -> Iterator[Api]:
         _, key = api_key_create(account=account, mode=mode, name=f"generated client ({mode})")
         clients.append(generated.AuthenticatedClient(
             base_url=server.url, token=key, prefix="", auth_header_name="X-API-Key",
-            headers=HTTPS, timeout=httpx.Timeout(30.0), raise_on_unexpected_status=True,
+            # A copy: the generated client writes its auth header into the dict it is given.
+            headers=dict(HTTPS), timeout=httpx.Timeout(30.0), raise_on_unexpected_status=True,
         ))
     yield Api(generated, *clients)
     for client in clients:

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 
 from django.conf import settings
 
@@ -21,7 +22,9 @@ from tests.support.servers import GunicornServer, current_database_url
 
 HOST = "api.example.com"
 # What the ALB sets on what it forwards (TLS ends there).
-HTTPS = {"Host": HOST, "X-Forwarded-Proto": "https"}
+# Read-only: one test's client once wrote its API key into this shared dict, and every later
+# request of the run carried it.
+HTTPS: Mapping[str, str] = MappingProxyType({"Host": HOST, "X-Forwarded-Proto": "https"})
 
 
 def production_env(**extra: str) -> dict[str, str]:
