@@ -9,14 +9,23 @@ import re
 
 import pytest
 import yaml
-from infra_helpers import DOCS, K8S, OVERLAYS, containers, find, one, pod_spec, workloads
+from infra_helpers import (
+    K8S,
+    OVERLAYS,
+    cluster_series,
+    containers,
+    find,
+    one,
+    pod_spec,
+    runbook_anchors,
+    workloads,
+)
 
 ENVS = ("base", *OVERLAYS)
 APP_TARGETS = ("base", *OVERLAYS)
 
-# Metric names the app and kube-state-metrics export (the only names alerts, dashboards,
-# KEDA and the CloudWatch agent may use). django-prometheus names carry a doubled _total.
-KNOWN_METRICS = {
+# Metric names the app exports. django-prometheus names carry a doubled _total.
+APP_METRICS = {
     "django_http_requests_total_by_view_transport_method_total",
     "django_http_responses_total_by_status_total",
     "django_http_requests_latency_seconds_by_view_method_bucket",
@@ -31,11 +40,13 @@ KNOWN_METRICS = {
     "weatherapi_usage_events_flushed_total",
     "weatherapi_usage_stream_pending",
     "weatherapi_invoices_issued_total",
-    "kube_pod_container_status_restarts_total",
-    "kube_pod_container_status_waiting_reason",
-    "kube_pod_status_reason",
-    "kube_deployment_status_replicas_available",
 }
+# With the names of the cluster's exporters (cAdvisor, kube-state-metrics, node-exporter)
+# recorded in tests/infra/fixtures/cluster-metrics: the only names alerts, dashboards, KEDA
+# and the CloudWatch agent may use.
+CLUSTER_SERIES = cluster_series()
+CLUSTER_METRICS = {name for name, _ in CLUSTER_SERIES}
+KNOWN_METRICS = APP_METRICS | CLUSTER_METRICS
 PROMQL_WORDS = {
     "sum",
     "rate",
@@ -89,6 +100,14 @@ REQUIRED_ALERTS = {
     "WeatherPodCrashLooping": None,
     "WeatherPodEvicted": None,
     "WeatherNoPodsAvailable": "critical",
+    "WeatherContainerCPUNearLimit": "warning",
+    "WeatherContainerMemoryNearLimit": "warning",
+    "WeatherNodeCPUHigh": "warning",
+    "WeatherNodeMemoryLow": "warning",
+    "WeatherNetworkTrafficSpike": "warning",
+    "WeatherPodNetworkHigh": "warning",
+    "WeatherNodeNetworkSaturated": "warning",
+    "WeatherPodFailed": "warning",
 }
 SECRET_FILES = {
     "DJANGO_SECRET_KEY",
@@ -568,16 +587,6 @@ def test_overlays_have_their_own_hosts_and_arns(rendered):
 # ---------------------------------------------------------------------------
 
 
-def runbook_anchors() -> set[str]:
-    anchors = set()
-    for line in (DOCS / "runbook.md").read_text().splitlines():
-        m = re.match(r"#{1,6}\s+(.*)", line)
-        if m:
-            slug = re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-")
-            anchors.add(slug)
-    return anchors
-
-
 @pytest.mark.parametrize("target", APP_TARGETS)
 def test_prometheus_rules(rendered, target):
     rule = one(rendered[target], "PrometheusRule", "weather-alerts")
@@ -616,6 +625,162 @@ def test_4xx_alert_excludes_429(rendered):
     )
     assert 'reason="CrashLoopBackOff"' in rules["WeatherPodCrashLooping"]["expr"]
     assert 'reason="Evicted"' in rules["WeatherPodEvicted"]["expr"]
+
+
+SELECTOR = re.compile(r"([A-Za-z_:][A-Za-z0-9_:]*)\s*\{([^}]*)\}")
+MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
+GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
+# Labels Prometheus puts on every scraped series (the target's), whatever the exporter wrote.
+TARGET_LABELS = {"instance", "job"}
+
+
+def selectors(expr: str) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """(metric name, [(label, operator, value)]) of every `name{...}` in a PromQL expression."""
+    found = []
+    for m in SELECTOR.finditer(expr):
+        body, matchers, pos = m.group(2), [], 0
+        while pos < len(body):
+            mm = MATCHER.match(body, pos)
+            assert mm, f"cannot read matchers {body!r}"
+            matchers.append((mm.group(1), mm.group(2), mm.group(3)))
+            pos = mm.end()
+        found.append((m.group(1), matchers))
+    return found
+
+
+def series_matches(labels: dict[str, str], matchers: list[tuple[str, str, str]]) -> bool:
+    for label, op, value in matchers:
+        have = labels.get(label, "")
+        hit = have == value if op in ("=", "!=") else re.fullmatch(value, have) is not None
+        if hit != (op in ("=", "=~")):
+            return False
+    return True
+
+
+def test_selector_reader_sees_matchers():
+    expr = 'sum by (pod) (rate(a_total{namespace="weather",device=~"(eth|en[ops])[0-9].*",c!=""}[5m])) / b'
+    assert selectors(expr) == [
+        (
+            "a_total",
+            [
+                ("namespace", "=", "weather"),
+                ("device", "=~", "(eth|en[ops])[0-9].*"),
+                ("c", "!=", ""),
+            ],
+        )
+    ]
+    assert series_matches(
+        {"namespace": "weather", "device": "ens5", "c": "web"}, selectors(expr)[0][1]
+    )
+    assert not series_matches(
+        {"namespace": "weather", "device": "eni3f8a", "c": "web"}, selectors(expr)[0][1]
+    )
+    assert not series_matches({"namespace": "weather", "device": "ens5"}, selectors(expr)[0][1])
+
+
+def monitoring_exprs(rendered) -> list[tuple[str, str]]:
+    """(where, expr) of every alert rule and dashboard query."""
+    rule = one(rendered["base"], "PrometheusRule", "weather-alerts")
+    exprs = [(r["alert"], r["expr"]) for g in rule["spec"]["groups"] for r in g["rules"]]
+    cm = one(rendered["base"], "ConfigMap", "weather-grafana-dashboard")
+    dashboard = json.loads(next(iter(cm["data"].values())))
+    for panel in dashboard["panels"]:
+        exprs += [(f"panel {panel['title']!r}", t["expr"]) for t in panel["targets"]]
+    return exprs
+
+
+def test_cluster_metric_selectors_match_recorded_series(rendered):
+    """A selector on an exporter's metric must match a recorded series: label names and
+    values (phase="Failed", resource="cpu", mode, device, container!="") as the exporter
+    writes them. Grouping labels of rules on exporters' metrics alone must exist too."""
+    checked = 0
+    for where, expr in monitoring_exprs(rendered):
+        for name, matchers in selectors(expr):
+            if name not in CLUSTER_METRICS:
+                continue
+            recorded = [labels for n, labels in CLUSTER_SERIES if n == name]
+            assert any(series_matches(labels, matchers) for labels in recorded), (
+                f"{where}: {name}{matchers} matches no series in tests/infra/fixtures/cluster-metrics"
+            )
+            checked += 1
+        used = metric_names(expr)
+        if used and used <= CLUSTER_METRICS:
+            known = TARGET_LABELS | {k for n, labels in CLUSTER_SERIES if n in used for k in labels}
+            for group in GROUPING.findall(expr):
+                for label in filter(None, (x.strip() for x in group.split(","))):
+                    assert label in known, (
+                        f"{where}: no recorded series of {sorted(used)} has {label!r}"
+                    )
+    assert checked >= 15
+
+
+def test_rules_are_scoped_to_the_weather_namespace(rendered):
+    # Node-level series (node-exporter) belong to no namespace; everything else must say
+    # namespace="weather", or another namespace's pods would page us.
+    rule = one(rendered["base"], "PrometheusRule", "weather-alerts")
+    for group in rule["spec"]["groups"]:
+        for r in group["rules"]:
+            for name, matchers in selectors(r["expr"]):
+                if name.startswith("node_"):
+                    continue
+                assert ("namespace", "=", "weather") in matchers, f"{r['alert']}: {name}"
+
+
+def test_resource_alerts(rendered):
+    rule = one(rendered["base"], "PrometheusRule", "weather-alerts")
+    rules: dict[str, list[dict]] = {}
+    for group in rule["spec"]["groups"]:
+        for r in group["rules"]:
+            rules.setdefault(r["alert"], []).append(r)
+
+    def only(name):
+        assert len(rules[name]) == 1, name
+        return rules[name][0]
+
+    cpu = only("WeatherContainerCPUNearLimit")
+    assert "rate(container_cpu_usage_seconds_total{" in cpu["expr"]
+    assert 'kube_pod_container_resource_limits{namespace="weather",resource="cpu"}' in cpu["expr"]
+    assert cpu["expr"].endswith("> 0.9") and cpu["for"] == "10m"
+    memory = only("WeatherContainerMemoryNearLimit")
+    assert "container_memory_working_set_bytes{" in memory["expr"]
+    assert 'resource="memory"' in memory["expr"]
+    assert memory["expr"].endswith("> 0.9") and memory["for"] == "5m"
+    node_cpu = only("WeatherNodeCPUHigh")
+    assert 'mode=~"idle|iowait|steal"' in node_cpu["expr"]
+    assert node_cpu["expr"].endswith("> 0.85") and node_cpu["for"] == "15m"
+    node_memory = only("WeatherNodeMemoryLow")
+    assert (
+        node_memory["expr"] == "node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes < 0.1"
+    )
+    assert node_memory["for"] == "10m"
+    failed = only("WeatherPodFailed")
+    assert 'phase="Failed"' in failed["expr"] and failed["for"] == "5m"
+    assert (
+        'unless on (namespace, pod) (kube_pod_status_reason{namespace="weather",reason="Evicted"} == 1)'
+        in failed["expr"]
+    )
+    # Network: both directions, each rule reading its own direction's counters.
+    for name in (
+        "WeatherNetworkTrafficSpike",
+        "WeatherPodNetworkHigh",
+        "WeatherNodeNetworkSaturated",
+    ):
+        assert {r["labels"]["direction"] for r in rules[name]} == {"receive", "transmit"}, name
+        for r in rules[name]:
+            other = "transmit" if r["labels"]["direction"] == "receive" else "receive"
+            assert f"_{r['labels']['direction']}_bytes_total" in r["expr"], name
+            assert f"_{other}_bytes_total" not in r["expr"], name
+    for r in rules["WeatherNetworkTrafficSpike"]:
+        # Against the last day's average while real traffic was served (blue/green-proof).
+        assert "> 4 * avg_over_time((" in r["expr"] and ")[1d:5m])" in r["expr"]
+        assert 'view!~"healthz|readyz|metrics"}[5m])) > 1)' in r["expr"]
+        assert r["for"] == "15m"
+    for r in rules["WeatherPodNetworkHigh"]:
+        assert r["expr"].startswith("sum by (namespace, pod) (rate(container_network_")
+        assert r["expr"].endswith("> 10000000") and r["for"] == "10m"
+    for r in rules["WeatherNodeNetworkSaturated"]:
+        assert 'device=~"(eth|en[ops])[0-9].*"' in r["expr"]
+        assert r["expr"].endswith("> 78000000") and r["for"] == "15m"
 
 
 @pytest.mark.parametrize("target", APP_TARGETS)

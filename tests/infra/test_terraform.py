@@ -18,7 +18,7 @@ import hcl2
 import pytest
 import yaml
 from hcl2 import SerializationOptions
-from infra_helpers import K8S, OVERLAYS, TERRAFORM
+from infra_helpers import K8S, OVERLAYS, TERRAFORM, runbook_anchors
 
 OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
 ENV_ROOTS = {env: TERRAFORM / "envs" / env for env in OVERLAYS}
@@ -813,3 +813,203 @@ def test_overlay_alb_admits_only_cloudfront(env):
 def test_ecr_tags_immutable():
     repo = single(MODULES["ecr"], "resource", "aws_ecr_repository")
     assert repo["image_tag_mutability"] == "IMMUTABLE"
+
+
+# ---------------------------------------------------------------------------
+# CloudWatch alarms on Container Insights (for when Prometheus is down)
+# ---------------------------------------------------------------------------
+
+# Dimension sets the CloudWatch agent publishes for the classic Container Insights metrics,
+# enhanced observability on (aws/amazon-cloudwatch-agent,
+# translator/translate/otel/exporter/awsemf/kubernetes.go). An alarm's dimensions must be
+# one of them exactly, or it watches a metric that does not exist.
+_POD_ROLLUPS = {
+    frozenset({"ClusterName"}),
+    frozenset({"ClusterName", "Namespace"}),
+    frozenset({"ClusterName", "Namespace", "PodName"}),
+    frozenset({"ClusterName", "Namespace", "PodName", "FullPodName"}),
+    frozenset({"ClusterName", "Namespace", "Service"}),
+}
+_NODE_ROLLUPS = {frozenset({"ClusterName"}), frozenset({"ClusterName", "InstanceId", "NodeName"})}
+CONTAINER_INSIGHTS_DIMENSIONS = {
+    "pod_cpu_utilization_over_pod_limit": _POD_ROLLUPS,
+    "pod_memory_utilization_over_pod_limit": _POD_ROLLUPS,
+    "pod_network_rx_bytes": _POD_ROLLUPS,
+    "pod_network_tx_bytes": _POD_ROLLUPS,
+    "pod_status_failed": _POD_ROLLUPS - {frozenset({"ClusterName", "Namespace"})},
+    "node_cpu_utilization": _NODE_ROLLUPS,
+    "node_memory_utilization": _NODE_ROLLUPS,
+    "node_network_total_bytes": _NODE_ROLLUPS,
+    "cluster_failed_node_count": {frozenset({"ClusterName"})},
+    "cluster_node_count": {frozenset({"ClusterName"})},
+}
+RUNBOOK_URL = "https://github.com/example/weatherapi/blob/main/docs/runbook.md"
+
+
+def alarms() -> dict[str, dict]:
+    return named(MODULES["alarms"], "resource", "aws_cloudwatch_metric_alarm")
+
+
+def prometheus_rules() -> dict[str, list[dict]]:
+    doc = yaml.safe_load((K8S / "monitoring" / "prometheusrule.yaml").read_text())
+    rules: dict[str, list[dict]] = {}
+    for group in doc["spec"]["groups"]:
+        for rule in group["rules"]:
+            rules.setdefault(rule["alert"], []).append(rule)
+    return rules
+
+
+def runbook_link(description: str) -> str:
+    m = re.search(r"Runbook: (\S+)$", description)
+    assert m, description
+    return m.group(1).replace("${local.runbook}", local_values(MODULES["alarms"])["runbook"])
+
+
+def test_alarms_for_both_clusters_of_every_stack():
+    stack = MODULES["stack"]
+    call = named(stack, "module")["alarms"]
+    assert (stack / call["source"]).resolve() == MODULES["alarms"]
+    assert call["clusters"] == {
+        "blue": "${module.cluster_blue.cluster_name}",
+        "green": "${module.cluster_green.cluster_name}",
+    }
+    assert call["name"] == "${local.name}"
+    assert call["subscriptions"] == "${var.alarm_subscriptions}"
+    assert named(stack, "variable")["alarm_subscriptions"]["nullable"] is False
+    assert "module.alarms.topic_arn" in named(stack, "output")["alarm_topic_arn"]["value"]
+    for env, root in ENV_ROOTS.items():
+        assert named(root, "module")["stack"]["alarm_subscriptions"] == "${var.alarm_subscriptions}"
+        assert "module.stack.alarm_topic_arn" in named(root, "output")["alarm_topic_arn"]["value"]
+        subscriptions = tfvars(env)["alarm_subscriptions"]
+        assert subscriptions and all(
+            s["protocol"] == "email" and "@" in s["endpoint"] for s in subscriptions
+        )
+    # Every alarm set is per cluster colour.
+    for name, alarm in alarms().items():
+        assert alarm["for_each"] in ("${var.clusters}", "${local.cluster_alarms}"), name
+    assert "for color, cluster in var.clusters" in local_values(MODULES["alarms"])["cluster_alarms"]
+
+
+def test_alarm_topic_is_encrypted_and_takes_only_our_alarms():
+    module = MODULES["alarms"]
+    topic = single(module, "resource", "aws_sns_topic")
+    assert topic["kms_master_key_id"] == "${aws_kms_key.alarms.arn}"
+    key = single(module, "resource", "aws_kms_key")
+    assert key["enable_key_rotation"] is True
+    docs = named(module, "data", "aws_iam_policy_document")
+    # CloudWatch needs the customer-managed key to publish to an encrypted topic.
+    kms = {s["sid"]: s for s in docs["aws_iam_policy_document.alarms_kms"]["statement"]}
+    cloudwatch = kms["CloudWatchAlarms"]
+    assert set(cloudwatch["actions"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert b(cloudwatch["principals"])["identifiers"] == ["cloudwatch.amazonaws.com"]
+    # Only alarms of this account whose names carry the stack's prefix may publish.
+    topic_policy = {s["sid"]: s for s in docs["aws_iam_policy_document.alarms_topic"]["statement"]}
+    publish = topic_policy["CloudWatchAlarms"]
+    assert publish["actions"] == ["SNS:Publish"]
+    assert b(publish["principals"])["identifiers"] == ["cloudwatch.amazonaws.com"]
+    conditions = {c["variable"]: c for c in publish["condition"]}
+    assert conditions["aws:SourceAccount"]["test"] == "StringEquals"
+    assert conditions["aws:SourceArn"]["test"] == "ArnLike"
+    assert conditions["aws:SourceArn"]["values"][0].endswith(":alarm:${var.name}-*")
+    policy = single(module, "resource", "aws_sns_topic_policy")
+    assert policy["policy"] == "${data.aws_iam_policy_document.alarms_topic.json}"
+    for name, alarm in alarms().items():
+        assert alarm["alarm_name"].startswith("${var.name}-${each."), name
+        assert alarm["alarm_actions"] == alarm["ok_actions"] == ["${aws_sns_topic.alarms.arn}"], (
+            name
+        )
+        assert alarm["actions_enabled"] is True, name
+
+
+def test_container_insights_alarms_mirror_the_prometheus_rules():
+    module = MODULES["alarms"]
+    anchors = runbook_anchors()
+    rules = prometheus_rules()
+    alarm = alarms()["aws_cloudwatch_metric_alarm.container_insights"]
+    assert alarm["namespace"] == "ContainerInsights"
+    assert alarm["statistic"] == "Maximum"  # the busiest pod or node of the roll-up
+    assert alarm["period"] == 60
+    assert alarm["evaluation_periods"] == alarm["datapoints_to_alarm"] == "${each.value.minutes}"
+    assert alarm["comparison_operator"] == "GreaterThanThreshold"
+    assert alarm["dimensions"] == (
+        "${each.value.namespaced ? tomap({ClusterName = each.value.cluster, Namespace = var.namespace})"
+        " : tomap({ClusterName = each.value.cluster})}"
+    )
+    assert variable_default(module, "namespace") == "weather"
+    assert alarm["alarm_description"].endswith(
+        "Runbook: ${local.runbook}#${lower(each.value.alert)}"
+    )
+    assert local_values(module)["runbook"] == RUNBOOK_URL
+    metric_alarms = local_values(module)["metric_alarms"]
+    assert {a["alert"] for a in metric_alarms.values()} >= {
+        "WeatherContainerCPUNearLimit",
+        "WeatherContainerMemoryNearLimit",
+        "WeatherNodeCPUHigh",
+        "WeatherNodeMemoryLow",
+        "WeatherPodNetworkHigh",
+        "WeatherNodeNetworkSaturated",
+    }
+    names = set()
+    for key, a in metric_alarms.items():
+        dims = {"ClusterName", "Namespace"} if a["namespaced"] else {"ClusterName"}
+        assert frozenset(dims) in CONTAINER_INSIGHTS_DIMENSIONS[a["metric"]], key
+        assert a["alert"].lower() in anchors, (
+            f"docs/runbook.md has no heading for #{a['alert'].lower()}"
+        )
+        names.add(a["alert"] + a["suffix"])
+        if a["alert"] not in rules:
+            continue
+        # The Prometheus twins (one per direction where the alarm has a suffix, else all of
+        # them): same duration and the same threshold.
+        twins = rules[a["alert"]]
+        if a["suffix"]:
+            twins = [r for r in twins if r["labels"]["direction"] == a["suffix"].lstrip("-")]
+        assert twins, key
+        for rule in twins:
+            assert rule["for"] == f"{a['minutes']}m", key
+            m = re.search(r"([<>])\s*([0-9.]+)$", rule["expr"])
+            operator, value = m.group(1), float(m.group(2))
+            if a["metric"].endswith("_bytes"):
+                assert a["threshold"] == value, key
+            elif operator == ">":
+                assert a["threshold"] == round(value * 100), key
+            else:  # memory *available* below x: utilization above 1 - x
+                assert a["threshold"] == round((1 - value) * 100), key
+    assert len(names) == len(metric_alarms), "two alarms would get one name"
+
+
+def test_pod_failed_alarm_queries_the_namespace_pods():
+    alarm = alarms()["aws_cloudwatch_metric_alarm.pod_failed"]
+    query = b(alarm["metric_query"])
+    m = re.fullmatch(
+        r"SELECT MAX\(pod_status_failed\) FROM SCHEMA\(\"ContainerInsights\", ([\w, ]+)\) "
+        r"WHERE ClusterName = '\$\{each.value\}' AND Namespace = '\$\{var.namespace\}'",
+        query["expression"],
+    )
+    assert m, query["expression"]
+    schema = frozenset(x.strip() for x in m.group(1).split(","))
+    assert schema in CONTAINER_INSIGHTS_DIMENSIONS["pod_status_failed"]
+    assert query["period"] == 60 and query["return_data"] is True
+    assert alarm["comparison_operator"] == "GreaterThanThreshold" and alarm["threshold"] == 0
+    assert alarm["evaluation_periods"] == alarm["datapoints_to_alarm"] == 5
+    (rule,) = prometheus_rules()["WeatherPodFailed"]
+    assert rule["for"] == "5m"
+    assert runbook_link(alarm["alarm_description"]) == f"{RUNBOOK_URL}#weatherpodfailed"
+    assert "weatherpodfailed" in runbook_anchors()
+
+
+def test_silent_container_insights_is_an_alarm():
+    alarm = alarms()["aws_cloudwatch_metric_alarm.container_insights_silent"]
+    assert alarm["metric_name"] == "cluster_node_count"
+    assert alarm["dimensions"] == {"ClusterName": "${each.value}"}
+    assert frozenset(alarm["dimensions"]) in CONTAINER_INSIGHTS_DIMENSIONS["cluster_node_count"]
+    assert alarm["statistic"] == "SampleCount"
+    assert alarm["comparison_operator"] == "LessThanThreshold" and alarm["threshold"] == 1
+    assert alarm["treat_missing_data"] == "breaching"
+    link = runbook_link(alarm["alarm_description"])
+    assert link == f"{RUNBOOK_URL}#weathercontainerinsightssilent"
+    assert "weathercontainerinsightssilent" in runbook_anchors()
+    # The alarms read the classic Container Insights metrics, which the add-on publishes
+    # unless its configuration turns them off.
+    addon = eks_module()["addons"]["amazon-cloudwatch-observability"]
+    assert "containerInsights" not in str(addon.get("configuration_values", ""))

@@ -1,9 +1,11 @@
 """/metrics: our metrics are wired and low-cardinality, the alert rules name metrics the app
 really exposes, and one scrape under gunicorn reports the sum over every worker.
 
-How the alert rules are checked (``test_alert_rules_name_metrics_the_app_exposes``): a
-name counts only when a live scrape of ``/metrics`` carries a *sample* with exactly that
-name (``…_bucket`` of a histogram included). prometheus_client writes no sample for a
+How the alert rules are checked (``test_alert_rules_name_metrics_the_app_exposes``): every
+name a rule uses is either recorded in ``tests/infra/fixtures/cluster-metrics`` (the
+cluster's exporters: cAdvisor through the kubelet, kube-state-metrics, node-exporter, which
+no local scrape can produce) or carried by a live scrape of ``/metrics`` as a *sample*
+with exactly that name (``…_bucket`` of a histogram included). prometheus_client writes no sample for a
 labelled metric whose labels never fired, and under gunicorn (multiprocess mode) it does
 not even write the ``# TYPE`` line, so the test first drives every code path the rules
 watch through the app (requests, a cache hit, upstream failures against the fake
@@ -41,8 +43,11 @@ ROOT = Path(__file__).resolve().parents[2]
 MONITORING = ROOT / "k8s" / "monitoring"
 TOKEN = "metrics-test-token"
 
-# Names that come from kube-state-metrics / cAdvisor, not from the app.
-FOREIGN_PREFIXES = ("kube_", "container_", "node_", "kubelet_", "up")
+# Recorded exposition of the cluster's exporters; tests/infra/test_k8s.py checks the rules'
+# label matchers against the same series.
+CLUSTER_METRICS = ROOT / "tests" / "infra" / "fixtures" / "cluster-metrics"
+# Prefixes of the exporters' names: a name with one must be recorded in the fixtures.
+EXPORTER_PREFIXES = ("kube_", "container_", "node_", "kubelet_")
 PROMQL_WORDS = {
     # aggregation operators and modifiers
     "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk",
@@ -100,11 +105,25 @@ def _dashboard_exprs() -> list[str]:
     return found
 
 
-def _app_names(exprs: list[str]) -> set[str]:
+def _names(exprs: list[str]) -> set[str]:
     names: set[str] = set()
     for expr in exprs:
         names |= promql_metric_names(expr)
-    return {n for n in names if not n.startswith(FOREIGN_PREFIXES)}
+    return names
+
+
+def _recorded_cluster_names() -> set[str]:
+    """Sample names of the recorded exporter expositions."""
+    names = set()
+    for path in sorted(CLUSTER_METRICS.glob("*.prom")):
+        for family in text_string_to_metric_families(path.read_text()):
+            names |= {sample.name for sample in family.samples}
+    return names
+
+
+def _app_names(exprs: list[str]) -> set[str]:
+    """The names the app itself must provide: all those not recorded from the exporters."""
+    return _names(exprs) - _recorded_cluster_names()
 
 
 def test_promql_name_extraction():
@@ -120,6 +139,27 @@ def test_monitoring_files_have_rules_and_panels():
     assert len(_rule_exprs()) >= 5
     assert len(_dashboard_exprs()) >= 5
     assert _app_names(_rule_exprs())
+
+
+def test_exporter_names_in_rules_and_dashboard_are_recorded():
+    recorded = _recorded_cluster_names()
+    assert {
+        "container_cpu_usage_seconds_total",
+        "container_memory_working_set_bytes",
+        "container_network_receive_bytes_total",
+        "kube_pod_container_resource_limits",
+        "kube_pod_status_phase",
+        "node_cpu_seconds_total",
+        "node_memory_MemAvailable_bytes",
+        "node_network_receive_bytes_total",
+    } <= recorded
+    used = _names(_rule_exprs() + _dashboard_exprs())
+    exporters = {n for n in used if n.startswith(EXPORTER_PREFIXES)}
+    assert exporters, "no rule reads the cluster's exporters"
+    missing = sorted(exporters - recorded)
+    assert not missing, f"not in tests/infra/fixtures/cluster-metrics: {missing}"
+    # Nothing the app exports is passed off as an exporter's name.
+    assert not {n for n in recorded if n.startswith(("django_", "weatherapi_"))}
 
 
 # --- Exposition parsing ---------------------------------------------------------------
@@ -215,7 +255,9 @@ def test_alert_rules_name_metrics_the_app_exposes(client, settings, upstream):
     wanted = _app_names(_rule_exprs())
     assert {"django_http_responses_total_by_status_total", "weatherapi_upstream_requests_total"} <= wanted
     missing = sorted(n for n in wanted if n not in samples)
-    assert not missing, f"alert rules use metrics the app does not expose: {missing}"
+    assert not missing, (
+        f"alert rules use metrics neither the app exposes nor tests/infra/fixtures/cluster-metrics records: {missing}"
+    )
     assert _sum(text, "weatherapi_circuit_breaker_open", provider="openweather") == 1
     assert _sum(text, "weatherapi_upstream_requests_total", outcome="circuit_open") >= 1
     assert _sum(text, "weatherapi_cache_requests_total", endpoint="current", outcome="hit") >= 1

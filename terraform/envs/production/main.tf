@@ -36,4 +36,5 @@ module "stack" {
   initial_weights              = var.initial_weights
   alb_lookup_enabled           = var.alb_lookup_enabled
   edge_in_service              = var.edge_in_service
+  alarm_subscriptions          = var.alarm_subscriptions
 }

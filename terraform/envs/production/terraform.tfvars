@@ -27,3 +27,6 @@ memorydb_replicas_per_shard = 2
 zone_name = "weatherapi.example.com"
 api_host  = "api.weatherapi.example.com"
 ops_host  = "ops.weatherapi.example.com"
+
+# CloudWatch alarms (modules/alarms) notify this address; confirm the subscription mail.
+alarm_subscriptions = [{ protocol = "email", endpoint = "platform-oncall@weatherapi.example.com" }]

@@ -25,3 +25,8 @@ output "db_app_user_password" {
   value       = module.stack.db_app_user_password
   sensitive   = true
 }
+
+output "alarm_topic_arn" {
+  description = "SNS topic of the CloudWatch alarms (docs/runbook.md); subscribe on-call tools to it."
+  value       = module.stack.alarm_topic_arn
+}

@@ -28,3 +28,6 @@ memorydb_replicas_per_shard = 1
 zone_name = "weatherapi.example.com"
 api_host  = "api.staging.weatherapi.example.com"
 ops_host  = "ops.staging.weatherapi.example.com"
+
+# CloudWatch alarms (modules/alarms) notify this address; confirm the subscription mail.
+alarm_subscriptions = [{ protocol = "email", endpoint = "platform-oncall@weatherapi.example.com" }]

@@ -35,3 +35,4 @@ variable "initial_weights" { default = null }
 variable "alb_lookup_enabled" { default = null }
 variable "memorydb_replicas_per_shard" { default = null }
 variable "edge_in_service" { default = null }
+variable "alarm_subscriptions" { default = null }

@@ -2,7 +2,7 @@
 # (backend, providers, terraform.tfvars).
 #   network (VPC, 3 AZs) -> two EKS clusters (blue, green) sharing one data layer
 #   (RDS PostgreSQL, ElastiCache Redis, MemoryDB usage store) -> secrets + pod identity
-#   -> ECR, DNS.
+#   -> ECR, DNS -> CloudWatch alarms of both clusters.
 # Blue/green: both clusters run the same k8s overlay; Route53 weighted records decide
 # which one serves (scripts/bluegreen_switch.py). Multi-region: apply the env root once per
 # region (var.region, its own state key); the latency records join them. The edge in front
@@ -245,4 +245,20 @@ module "dns" {
   alb_lookup_enabled = var.alb_lookup_enabled
   edge_in_service    = var.edge_in_service
   tags               = local.tags
+}
+
+################################################################################
+# CloudWatch alarms (Container Insights) of both clusters, for when Prometheus is down
+################################################################################
+
+module "alarms" {
+  source = "../alarms"
+
+  name = local.name
+  clusters = {
+    blue  = module.cluster_blue.cluster_name
+    green = module.cluster_green.cluster_name
+  }
+  subscriptions = var.alarm_subscriptions
+  tags          = local.tags
 }

@@ -57,3 +57,8 @@ output "cluster_connections" {
     }
   }
 }
+
+output "alarm_topic_arn" {
+  description = "SNS topic of the CloudWatch alarms (docs/runbook.md); subscribe on-call tools to it."
+  value       = module.alarms.topic_arn
+}

@@ -135,3 +135,13 @@ variable "edge_in_service" {
   nullable    = false
   default     = true
 }
+
+variable "alarm_subscriptions" {
+  description = "SNS subscriptions (protocol, endpoint) of the CloudWatch alarm topic, e.g. the on-call address."
+  type = list(object({
+    protocol = string
+    endpoint = string
+  }))
+  nullable = false
+  default  = []
+}
