@@ -8,7 +8,6 @@ kept in Redis by earlier tests or runs never meet.
 
 from __future__ import annotations
 
-import email
 import random
 import re
 import statistics
@@ -27,6 +26,7 @@ from django.utils.http import int_to_base36
 from accounts.models import User
 from tests.accounts.conftest import PASSWORD, verify
 from tests.factories import AccountFactory
+from tests.support.mail import mails_to
 from tests.support.production import HOST, production_server
 from tests.support.proxy import CLIENT_ADDR_HEADER, AlbProxy
 
@@ -98,16 +98,8 @@ class Portal:
         return Browser(self.url, addr or address(), **kwargs)
 
     def mails(self, to: str) -> list[Message]:
-        """Every email sent to ``to`` so far (Django's file backend: messages separated by a
-        line of 79 dashes)."""
-        found = []
-        for path in sorted(self.mail_dir.glob("*")):
-            for chunk in path.read_text(encoding="utf-8").split("\n" + "-" * 79 + "\n"):
-                if chunk.strip():
-                    message = email.message_from_string(chunk.lstrip("\n"))
-                    if message["To"] == to:
-                        found.append(message)
-        return found
+        """Every email sent to ``to`` so far."""
+        return mails_to(self.mail_dir, to)
 
     def bodies(self, to: str) -> list[str]:
         return [m.get_payload(decode=True).decode() for m in self.mails(to)]  # type: ignore[union-attr]

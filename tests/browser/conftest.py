@@ -9,7 +9,6 @@ headers production sends. The server reads the test database: tests need
 
 from __future__ import annotations
 
-import email
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.openweather import FakeOpenWeather
+from tests.support.mail import mails_to
 from tests.support.production import production_server
 from tests.support.proxy import AlbProxy
 from tests.support.servers import free_port
@@ -51,16 +51,8 @@ class Site:
     mail_dir: Path
 
     def mails(self, to: str) -> list[Message]:
-        """Every email sent to ``to`` so far (Django's file backend: messages separated by a
-        line of 79 dashes)."""
-        found = []
-        for path in sorted(self.mail_dir.glob("*")):
-            for chunk in path.read_text(encoding="utf-8").split("\n" + "-" * 79 + "\n"):
-                if chunk.strip():
-                    message = email.message_from_string(chunk.lstrip("\n"))
-                    if message["To"] == to:
-                        found.append(message)
-        return found
+        """Every email sent to ``to`` so far."""
+        return mails_to(self.mail_dir, to)
 
 
 @pytest.fixture
