@@ -81,10 +81,14 @@ def redis_client() -> Any | None:
         return None
     client = _clients.get(url)
     if client is None:
-        with _lock:
-            client = _clients.get(url)
-            if client is None:
-                client = _clients[url] = _connect(url)
+        try:
+            with _lock:
+                client = _clients.get(url)
+                if client is None:
+                    client = _clients[url] = _connect(url)
+        except Exception as e:  # noqa: BLE001 - RedisCluster asks the nodes for the slots when created
+            redis_failed(e, what="metering store connection")
+            return None
     return client
 
 

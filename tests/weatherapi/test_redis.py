@@ -82,3 +82,12 @@ def _basic(user: str, password: str) -> str:
     import base64
 
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_a_metering_store_down_from_the_start_is_a_fallback_not_an_error(metering_store, account, live_client, upstream):
+    # RedisCluster asks the nodes for their slots when it is created: a store that is down
+    # before this process first reached it must not turn into a 500.
+    metering_store.kill()
+    answer = live_client.get("/v1/weather/current", {"lat": "51.5", "lon": "-0.12"})
+    assert answer.status_code == 200, answer.content
+    assert UsageEvent.objects.filter(account=account, billable=True).count() == 1  # straight to the database
