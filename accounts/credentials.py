@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from weatherapi.context import CredentialCheck
 from weatherapi.errors import InvalidCredentials, PermissionDeniedError, ServiceUnavailable
-from weatherapi.redis import redis_client, redis_failed
+from weatherapi.redis import METERING_KEY_PREFIX, redis_client, redis_failed
 from weatherapi.scopes import ALL_SCOPES
 
 KEY_BODY_LENGTH = 40
@@ -254,7 +254,7 @@ def credentials_invalidate_application(*, application_id: int) -> None:
 
 LOCAL_MAX_ENTRIES = 10_000
 _VERSION_TTL = 7 * 86400  # a token that disappears only forces a refresh, never a stale hit
-_VERSION_PREFIX = "{wx}:cv:"
+_VERSION_PREFIX = METERING_KEY_PREFIX + "cv:"
 
 _local_lock = threading.Lock()
 _local: dict[str, tuple[Principal, str, float]] = {}  # cache key -> (principal, token, read at)

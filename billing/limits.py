@@ -18,7 +18,7 @@ from typing import Any
 from django.db import DatabaseError
 
 from billing.selectors import PlanLimits, plan_limits_default, plan_limits_for_account
-from weatherapi.redis import redis_client, redis_failed
+from weatherapi.redis import METERING_KEY_PREFIX, redis_client, redis_failed
 
 # A day: an entry nobody deleted (a plan change while Redis was down) is re-read from the
 # database within that time.
@@ -41,8 +41,7 @@ def _remember(account_id: int, limits: PlanLimits) -> PlanLimits:
 
 
 def limits_key(account_id: int) -> str:
-    # ``{wx}``: the metering store's hash tag (weatherapi/redis.py).
-    return f"{{wx}}:pl:a{account_id}"
+    return f"{METERING_KEY_PREFIX}pl:a{account_id}"
 
 
 def limits_from_values(values: list[Any]) -> PlanLimits | None:

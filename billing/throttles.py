@@ -76,7 +76,7 @@ from billing.services.usage import UsageRecord, usage_record_build
 from weatherapi.context import CredentialCheck, RequestContext, request_context
 from weatherapi.errors import QuotaExceeded, RateLimited, ServiceUnavailable
 from weatherapi.metrics import THROTTLE_REJECTIONS, USAGE_EVENTS, labelled
-from weatherapi.redis import metering_store_url, redis_client, redis_failed
+from weatherapi.redis import METERING_KEY_PREFIX, metering_store_url, redis_client, redis_failed
 
 MINUTE_SECONDS = 60
 # The draft's window for a month policy, as the contract writes it (30 days); ``t`` in the
@@ -219,7 +219,7 @@ def _month_of_minute(minute_id: int) -> tuple[str, int]:
     return f"{moment.year:04d}{moment.month:02d}", int(start.timestamp()) + days * 86400
 
 
-_NO_VERSION_KEY = "{wx}:cv:none"
+_NO_VERSION_KEY = METERING_KEY_PREFIX + "cv:none"
 
 
 def _month_start(w: Windows) -> date:
@@ -227,12 +227,11 @@ def _month_start(w: Windows) -> date:
 
 
 def _month_key(account_id: int, month_id: str) -> str:
-    # ``{wx}``: the metering store's hash tag (weatherapi/redis.py).
-    return f"{{wx}}:rl:a{account_id}:q:{month_id}"
+    return f"{METERING_KEY_PREFIX}rl:a{account_id}:q:{month_id}"
 
 
 def _keys(account_id: int, w: Windows) -> tuple[str, str]:
-    return f"{{wx}}:rl:a{account_id}:m:{w.minute_id}", _month_key(account_id, w.month_id)
+    return f"{METERING_KEY_PREFIX}rl:a{account_id}:m:{w.minute_id}", _month_key(account_id, w.month_id)
 
 
 class MemoryLimiter:

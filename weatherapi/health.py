@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django_prometheus.exports import ExportToDjangoView
 
-from weatherapi.redis import metering_store_connect
+from weatherapi.redis import metering_store_client
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +57,12 @@ def check_metering_store() -> dict[str, object] | None:
     url = settings.USAGE_REDIS_URL
     if not url or url == settings.REDIS_URL:
         return None
+    # The request path's client, without its back-off: the probe must see a recovery at once.
     try:
-        client = metering_store_connect(url, socket_timeout=0.5)
+        client = metering_store_client(url)
     except Exception as e:  # noqa: BLE001 - RedisCluster asks the nodes for the slots on creation
         return {"status": "down", "error": type(e).__name__}
-    try:
-        return _ping(client)
-    finally:
-        client.close()
+    return _ping(client)
 
 
 @never_cache

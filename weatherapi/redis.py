@@ -38,6 +38,10 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
+# Every key of the metering store starts with this hash tag (module docstring); the stream's
+# default name in settings (USAGE_STREAM_KEY) carries it too.
+METERING_KEY_PREFIX = "{wx}:"
+
 _lock = threading.Lock()
 _down_until = 0.0
 # redis-py clients are thread-safe: one per process, rather than django-redis's lookup
@@ -74,22 +78,28 @@ def _connect(url: str) -> Any:
     return metering_store_connect(url)
 
 
+def metering_store_client(url: str) -> Any:
+    """This process's one client of the store at ``url``, made on first use; raises when it
+    cannot be made (RedisCluster asks the nodes for their slots when created)."""
+    client = _clients.get(url)
+    if client is None:
+        with _lock:
+            client = _clients.get(url)
+            if client is None:
+                client = _clients[url] = _connect(url)
+    return client
+
+
 def redis_client() -> Any | None:
     """The metering store's client, or None without one or while backing off."""
     url = metering_store_url()
     if not url or time.monotonic() < _down_until:
         return None
-    client = _clients.get(url)
-    if client is None:
-        try:
-            with _lock:
-                client = _clients.get(url)
-                if client is None:
-                    client = _clients[url] = _connect(url)
-        except Exception as e:  # noqa: BLE001 - RedisCluster asks the nodes for the slots when created
-            redis_failed(e, what="metering store connection")
-            return None
-    return client
+    try:
+        return metering_store_client(url)
+    except Exception as e:  # noqa: BLE001 - a store down when first reached: the fallbacks
+        redis_failed(e, what="metering store connection")
+        return None
 
 
 def redis_failed(exc: BaseException, *, what: str) -> None:
