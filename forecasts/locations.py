@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
+
+T = TypeVar("T")
 
 LocationKind = Literal["coords", "query", "zip"]
 
@@ -40,3 +43,9 @@ class Location:
     def rounded(self) -> tuple[float, float]:
         assert self.lat is not None and self.lon is not None  # noqa: S101
         return round(self.lat, 2) + 0.0, round(self.lon, 2) + 0.0
+
+
+def in_language(by_language: Mapping[str, T], lang: str) -> T | None:
+    """The entry for OpenWeather language code ``lang``, or for its base language
+    (``pt_br`` reads ``pt``); None when neither is there."""
+    return by_language.get(lang) or by_language.get(lang.split("_")[0])

@@ -21,7 +21,7 @@ from django.conf import settings
 
 from accounts.credentials import Principal
 from forecasts.cache import CachedBody, NotLocal, encode, get_or_fetch, in_local_only
-from forecasts.locations import Location
+from forecasts.locations import Location, in_language
 from forecasts.providers import Provider
 from forecasts.providers.openweather import OpenWeatherProvider
 from forecasts.providers.openweather_client import get_client
@@ -128,9 +128,7 @@ def _with_place(answer: WeatherAnswer, place: dict[str, Any] | None, lang: str) 
     payload = json.loads(answer.body)
     location = payload.get("location") or {}
     local_names = (place.get("local_names") or {}) if lang != "en" else {}
-    location["name"] = (
-        local_names.get(lang) or local_names.get(lang.split("_")[0]) or place.get("name") or location.get("name")
-    )
+    location["name"] = in_language(local_names, lang) or place.get("name") or location.get("name")
     location["country"] = place.get("country") or location.get("country")
     payload["location"] = location
     return replace(answer, body=encode(payload))

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from forecasts.locations import in_language
 from forecasts.providers.sandbox import tables
 
 _DAY = 86_400
@@ -173,5 +174,5 @@ def sample(lat: float, lon: float, dt: int, *, offset: int, daylight: Sun, hours
 
 def condition(code: int, icon: str, lang: str) -> dict[str, object]:
     main, english, _ = tables.CONDITIONS[code]
-    descriptions = tables.DESCRIPTIONS.get(lang) or tables.DESCRIPTIONS.get(lang.split("_")[0]) or {}
+    descriptions = in_language(tables.DESCRIPTIONS, lang) or {}
     return {"code": code, "main": main, "description": descriptions.get(code, english), "icon": icon}

