@@ -1,8 +1,8 @@
 """Which endpoints are metered how (docs/design.md, metering).
 
 The weather, geocoding and air-quality endpoints are the product: their 2xx answers to a
-GET of a live credential are billable, and every such GET admitted by the throttle counts
-toward the monthly quota. ``/v1/account*``, HEAD and OPTIONS carry no data and only count
+GET of a live credential are billable, and the monthly quota counts exactly those
+(``billing.throttles``: reserved at admission, given back for an answer that is not a 2xx). ``/v1/account*``, HEAD and OPTIONS carry no data and only count
 toward the per-minute burst.
 """
 

@@ -20,7 +20,6 @@ from billing.selectors import (
     account_period,
     invoice_get_for_account,
     invoice_list_for_account,
-    plan_current_for_account,
     usage_month_to_date,
 )
 from billing.selectors.usage_report import (
@@ -38,13 +37,14 @@ class DashboardView(PortalView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         # The quota number of /v1/account and the RateLimit headers: the throttle's counter.
-        rate = limiter_peek(account_id=self.account.pk)
+        period = account_period(
+            account_id=self.account.pk, month_counter=limiter_peek(account_id=self.account.pk).month_counter
+        )
         context = {
             **self.base_context(),
-            "plan": plan_current_for_account(account_id=self.account.pk),
-            "period": account_period(
-                account_id=self.account.pk, month_counter=rate.month_used if rate.source == "redis" else None
-            ),
+            # account_period is None exactly when the account has no plan.
+            "plan": period.plan if period is not None else None,
+            "period": period,
             "usage": usage_month_to_date(account_id=self.account.pk),
             "counts": account_selectors.credential_counts(account=self.account),
             "events": account_selectors.audit_event_recent(account=self.account),

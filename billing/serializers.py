@@ -26,7 +26,7 @@ class AccountPlanSerializer(serializers.Serializer):
 
 class AccountQuotaSerializer(serializers.Serializer):
     limit = serializers.IntegerField(help_text="Included requests this period.")
-    used = serializers.IntegerField(help_text="Weather, geocoding and air-quality requests this period (live).")
+    used = serializers.IntegerField(help_text="Billable requests this period: successful (2xx) weather, geocoding and air-quality calls with a live credential, including those still being recorded.")
     remaining = serializers.IntegerField()
     hard_cap = serializers.BooleanField(help_text="True: calls beyond the limit are refused with quota_exceeded.")
     resets_at = serializers.DateTimeField()

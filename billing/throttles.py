@@ -164,6 +164,12 @@ class RateState:
     month_reserved: str | None = None
 
     @property
+    def month_counter(self) -> int | None:
+        """The shared monthly count, for ``account_period``; None when only this process's
+        in-memory limiter counted (it knows less than the database)."""
+        return self.month_used if self.source == "redis" else None
+
+    @property
     def minute_remaining(self) -> int:
         return max(0, self.minute_limit - self.minute_used)
 

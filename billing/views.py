@@ -59,7 +59,7 @@ class AccountView(ApiView):
         principal = principal_of(request)
         account = Account.objects.filter(pk=principal.account_id).only("id", "name").first()
         rate = request_context(request).rate
-        counted = rate.month_used if isinstance(rate, RateState) and rate.source == "redis" else None
+        counted = rate.month_counter if isinstance(rate, RateState) else None
         period = account_period(account_id=principal.account_id, month_counter=counted)
         if account is None or period is None:
             raise NotFound("No such account.")
