@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy .
-	$(VENV)/bin/bandit -q -c pyproject.toml -r weatherapi accounts forecasts billing
+	$(VENV)/bin/bandit -q -c pyproject.toml -r weatherapi accounts webhooks forecasts billing jobs
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var staticfiles test-artifacts

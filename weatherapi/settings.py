@@ -89,10 +89,13 @@ INSTALLED_APPS = [
     "allauth.account",
     "axes",
     "csp",
+    "procrastinate.contrib.django",
     "weatherapi",
     "accounts",
+    "webhooks",
     "forecasts",
     "billing",
+    "jobs",
 ]
 
 # Browser-only middleware: the portal, admin, docs and OAuth pages need it; the API (/v1/)
@@ -172,6 +175,7 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
     (BASE_DIR / "var").mkdir(exist_ok=True)
     _db["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-db-{os.getpid()}.sqlite3")}
 DATABASES = {"default": _db}
+DATABASE_ROUTERS = ["weatherapi.routers.PostgresqlOnlyAppsRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
@@ -521,6 +525,8 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
         "django_redis": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # A line per task loaded and per job fetched; our own task code logs what matters.
+        "procrastinate": {"level": "WARNING"},
     },
 }
 
