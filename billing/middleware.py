@@ -30,7 +30,7 @@ from django.http import HttpRequest, HttpResponse
 
 from accounts.credentials import Principal
 from billing.services.usage import usage_event_record, usage_record_build
-from billing.throttles import RateState, limiter_note_unsynced, limiter_peek, limiter_refund
+from billing.throttles import RateState, limiter_peek, limiter_settle
 from weatherapi.context import request_context
 from weatherapi.errors import ServiceUnavailable, problem_response
 
@@ -83,13 +83,10 @@ class MeteringMiddleware:
                     ServiceUnavailable("Usage cannot be recorded right now.", retry_after=5)
                 )
 
-        if state.month_reserved is not None:
-            if not 200 <= response.status_code < 300:
-                # The quota counts billable answers: give back what the admission reserved.
-                limiter_refund(account_id=principal.account_id, state=state)
-                state = replace(state, month_used=max(0, state.month_used - 1), month_reserved=None)
-            else:
-                limiter_note_unsynced(account_id=principal.account_id, state=state)
+        # The quota counts billable answers: what the admission reserved for an answer that
+        # is not a 2xx is given back (a batch view settles its items itself).
+        state = limiter_settle(account_id=principal.account_id, state=state,
+                               billable=state.reserved_units if 200 <= response.status_code < 300 else 0)
 
         for name, value in state.headers().items():
             response[name] = value

@@ -24,6 +24,10 @@ HEAD, OPTIONS and test-mode calls count toward the minute burst only: the sandbo
 upstream call and is never billed, and a client must be able to keep testing after using
 up its live quota.
 
+A batch (a view with ``metered_items``, ``POST /v1/batch``) counts each of its items as a
+request of its endpoint: the script admits all of its units or none, and the batch view
+settles the reservation item by item (``limiter_settle``).
+
 Plans with an overage price have no monthly cap (overage is billed), but the counter
 still runs and is reported in the rate-limit headers and ``GET /v1/account``.
 
@@ -57,7 +61,7 @@ import functools
 import threading
 import time
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -87,11 +91,13 @@ ALLOWED, RATE_LIMITED, QUOTA_EXCEEDED, STALE, NO_LIMITS, NO_COUNTER = 0, 1, 2, 3
 
 # KEYS: minute counter, month counter, plan limits, usage stream, credential version (a key
 #       never set, in the same slot, for none: a cluster refuses keys across slots).
-# ARGV: counts toward the month (0/1), minute key ttl, month key expiry (unix time), the
-#       token the caller's credential copy carries ('' for none), a usage event to append
-#       when admitted ('' for none).
+# ARGV: units of the month (0 for a call that does not count toward it), minute key ttl,
+#       month key expiry (unix time), the token the caller's credential copy carries ('' for
+#       none), a usage event to append when admitted ('' for none), units of the minute (1
+#       for a request; a batch counts its items).
 # Returns {verdict, minute count, month count, event appended (0/1), code, rpm, included,
-# hard cap (0/1)}. Only an admitted call increments or appends anything. A call that counts
+# hard cap (0/1)}. Only an admitted call increments or appends anything, and a call is
+# admitted whole or not at all (a batch larger than what is left of the minute is refused). A call that counts
 # toward the month finds the month counter missing (NO_COUNTER): it is rebuilt
 # (``billing.services.quota``) and the script asked again; INCR never starts it from zero.
 _LUA = """
@@ -103,7 +109,8 @@ if not limits[2] or not limits[3] then
   return {4, 0, 0, 0}
 end
 local rpm, included, hard_cap = tonumber(limits[2]), tonumber(limits[3]), limits[4] == '1'
-local counts_month = ARGV[1] == '1'
+local month_units, units = tonumber(ARGV[1]), tonumber(ARGV[6])
+local counts_month = month_units > 0
 local month_raw = redis.call('GET', KEYS[2])
 if counts_month and not month_raw then
   return {5, 0, 0, 0}
@@ -111,16 +118,16 @@ end
 local minute = tonumber(redis.call('GET', KEYS[1]) or '0')
 local month = tonumber(month_raw or '0')
 local verdict, appended = 0, 0
-if counts_month and hard_cap and month >= included then
+if counts_month and hard_cap and month + month_units > included then
   verdict = 2
-elseif minute >= rpm then
+elseif minute + units > rpm then
   verdict = 1
 else
-  minute = redis.call('INCR', KEYS[1])
-  if minute == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+  minute = redis.call('INCRBY', KEYS[1], units)
+  if minute == units then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
   if counts_month then
-    month = redis.call('INCR', KEYS[2])
-    if month == 1 then redis.call('EXPIREAT', KEYS[2], ARGV[3]) end
+    month = redis.call('INCRBY', KEYS[2], month_units)
+    if month == month_units then redis.call('EXPIREAT', KEYS[2], ARGV[3]) end
   end
   if ARGV[5] ~= '' then
     redis.call('XADD', KEYS[4], '*', 'e', ARGV[5])
@@ -131,11 +138,11 @@ return {verdict, minute, month, appended, limits[1], limits[2], limits[3], limit
 """
 
 
-# KEYS: month counter. Gives back one reserved unit, never below zero nor to a key that is
-# gone (expired with its month, or lost with Redis: nothing to give back to).
+# KEYS: month counter; ARGV: units. Gives back reserved units, never below zero nor to a
+# key that is gone (expired with its month, or lost with Redis: nothing to give back to).
 _REFUND_LUA = """
 local month = tonumber(redis.call('GET', KEYS[1]) or '0')
-if month > 0 then return redis.call('DECR', KEYS[1]) end
+if month > 0 then return redis.call('DECRBY', KEYS[1], math.min(month, tonumber(ARGV[1]))) end
 return month
 """
 
@@ -159,9 +166,11 @@ class RateState:
     # so the metering middleware records the request's event under the same id.
     event: UsageRecord | None = None
     event_appended: bool = False
-    # The month (``YYYYMM``) in which the admission reserved a unit of the quota, for the
-    # refund of an answer that is not billable; None when it reserved nothing.
+    # The month (``YYYYMM``) in which the admission reserved ``reserved_units`` of the quota
+    # (one per request, one per batch item), for the refund of answers that are not
+    # billable; None when it reserved nothing.
     month_reserved: str | None = None
+    reserved_units: int = 0
 
     @property
     def month_counter(self) -> int | None:
@@ -265,24 +274,24 @@ class MemoryLimiter:
         return entry
 
     def hit(
-        self, account_id: int, w: Windows, *, rpm: int, included: int, hard_cap: bool, counts_month: bool
+        self, account_id: int, w: Windows, *, rpm: int, included: int, hard_cap: bool, month_units: int,
+        units: int = 1,
     ) -> tuple[int, int, int]:
         with self._lock:
             entry = self._entry(account_id, w)
-            if counts_month and hard_cap and entry[3] >= included:
+            if month_units and hard_cap and entry[3] + month_units > included:
                 return QUOTA_EXCEEDED, entry[1], entry[3]
-            if entry[1] >= rpm:
+            if entry[1] + units > rpm:
                 return RATE_LIMITED, entry[1], entry[3]
-            entry[1] += 1
-            if counts_month:
-                entry[3] += 1
+            entry[1] += units
+            entry[3] += month_units
             return ALLOWED, entry[1], entry[3]
 
-    def refund(self, account_id: int, month_id: str) -> None:
+    def refund(self, account_id: int, month_id: str, units: int = 1) -> None:
         with self._lock:
             entry = self._counters.get(account_id)
-            if entry is not None and entry[2] == month_id and entry[3] > 0:
-                entry[3] -= 1
+            if entry is not None and entry[2] == month_id:
+                entry[3] -= min(entry[3], units)
 
     def peek(self, account_id: int, w: Windows) -> tuple[int, int]:
         with self._lock:
@@ -309,7 +318,7 @@ def _database_answers() -> bool:
 
 def _state(
     limits: PlanLimits, w: Windows, minute: int, month: int, source: str,
-    *, event: UsageRecord | None = None, appended: bool = False, reserved: bool = False,
+    *, event: UsageRecord | None = None, appended: bool = False, reserved: int = 0,
 ) -> RateState:
     return RateState(
         plan_code=limits.code,
@@ -324,6 +333,7 @@ def _state(
         event=event,
         event_appended=appended,
         month_reserved=w.month_id if reserved else None,
+        reserved_units=reserved,
     )
 
 
@@ -357,12 +367,12 @@ _unsynced_lock = threading.Lock()
 _unsynced: Counter[tuple[int, str]] = Counter()
 
 
-def limiter_note_unsynced(*, account_id: int, state: RateState) -> None:
-    """A billable answer admitted by the in-memory limiter (and not refunded)."""
-    if state.source != "memory" or state.month_reserved is None or not metering_store_url():
+def limiter_note_unsynced(*, account_id: int, state: RateState, units: int = 1) -> None:
+    """Billable answers admitted by the in-memory limiter (and not refunded)."""
+    if state.source != "memory" or state.month_reserved is None or not metering_store_url() or units <= 0:
         return
     with _unsynced_lock:
-        _unsynced[(account_id, state.month_reserved)] += 1
+        _unsynced[(account_id, state.month_reserved)] += units
 
 
 def _counters_sync(client: Any) -> None:
@@ -387,8 +397,10 @@ def limiter_hit(
     check: CredentialCheck | None = None,
     event: UsageRecord | None = None,
     now: float | None = None,
+    units: int = 1,
 ) -> tuple[int, RateState | None]:
-    """Count one request against both windows. Returns (verdict, state).
+    """Count one request (``units`` for a batch of items) against both windows. Returns
+    (verdict, state).
 
     STALE (nothing counted, no state): ``check`` found the caller's credential copy outdated, or
     Redis failed and nobody could check it. With ``event``, an admitted call also appends
@@ -396,13 +408,14 @@ def limiter_hit(
     """
     now = time.time() if now is None else now
     w = Windows.at(now)
+    month_units = units if counts_month else 0
     client = redis_client()
     if client is not None:
         minute_key, month_key = _keys(principal.account_id, w)
         keys = [minute_key, month_key, limits_key(principal.account_id), settings.USAGE_STREAM_KEY,
                 check.version_key if check is not None else _NO_VERSION_KEY]
-        args = [int(counts_month), MINUTE_SECONDS * 2, w.month_end + 3600,
-                check.token if check is not None else "", event.to_json() if event is not None else ""]
+        args = [month_units, MINUTE_SECONDS * 2, w.month_end + 3600,
+                check.token if check is not None else "", event.to_json() if event is not None else "", units]
         try:
             reply = _script(client)(keys=keys, args=args)
             if reply[0] == NO_LIMITS:
@@ -424,7 +437,7 @@ def limiter_hit(
             limits = limits_from_values(reply[4:8])
             assert limits is not None  # noqa: S101 - the script answered NO_LIMITS otherwise
             return verdict, _state(limits, w, minute, month, "redis", event=event, appended=bool(appended),
-                                   reserved=counts_month and verdict == ALLOWED)
+                                   reserved=month_units if verdict == ALLOWED else 0)
     if check is not None:
         return STALE, None
     if metering_store_url() and not _database_answers():
@@ -433,29 +446,42 @@ def limiter_hit(
     limits = plan_limits_get(account_id=principal.account_id)
     verdict, minute, month = memory_limiter.hit(
         principal.account_id, w, rpm=limits.requests_per_minute, included=limits.included_requests,
-        hard_cap=limits.hard_cap, counts_month=counts_month,
+        hard_cap=limits.hard_cap, month_units=month_units, units=units,
     )
     return verdict, _state(limits, w, minute, month, "memory", event=event,
-                           reserved=counts_month and verdict == ALLOWED)
+                           reserved=month_units if verdict == ALLOWED else 0)
 
 
-def limiter_refund(*, account_id: int, state: RateState) -> None:
-    """Give back the unit of the month the admission reserved, for an answer that is not
-    billable. Where it was reserved: a reservation in Redis is not given back while Redis
-    fails (the counter stays one high, never low: no free quota)."""
+def limiter_refund(*, account_id: int, state: RateState, units: int | None = None) -> None:
+    """Give back units of the month the admission reserved (all of them by default), for
+    answers that are not billable. Where they were reserved: a reservation in Redis is not
+    given back while Redis fails (the counter stays high, never low: no free quota)."""
     month_id = state.month_reserved
-    if month_id is None:
+    units = state.reserved_units if units is None else units
+    if month_id is None or units <= 0:
         return
     if state.source == "memory":
-        memory_limiter.refund(account_id, month_id)
+        memory_limiter.refund(account_id, month_id, units)
         return
     client = redis_client()
     if client is None:
         return
     try:
-        _script(client, _REFUND_LUA)(keys=[_month_key(account_id, month_id)])
-    except Exception as e:  # noqa: BLE001 - the counter stays one high until the month ends
+        _script(client, _REFUND_LUA)(keys=[_month_key(account_id, month_id)], args=[units])
+    except Exception as e:  # noqa: BLE001 - the counter stays high until the month ends
         redis_failed(e, what="quota refund")
+
+
+def limiter_settle(*, account_id: int, state: RateState, billable: int) -> RateState:
+    """The admission's reservation settled once the answers are known: ``billable`` of the
+    reserved units stay counted, the rest are given back. Returns the state to report."""
+    if state.month_reserved is None:
+        return state
+    billable = max(0, min(billable, state.reserved_units))
+    unused = state.reserved_units - billable
+    limiter_refund(account_id=account_id, state=state, units=unused)
+    limiter_note_unsynced(account_id=account_id, state=state, units=billable)
+    return replace(state, month_used=max(0, state.month_used - unused), month_reserved=None, reserved_units=0)
 
 
 def limiter_peek(*, account_id: int, now: float | None = None) -> RateState:
@@ -500,26 +526,36 @@ class PlanThrottle(BaseThrottle):
             return True  # public views (the schema and docs): nobody to count against
         context = request_context(request)
         endpoint = getattr(view, "metering_endpoint", "") or ""
-        counts_month = counts_toward_quota(endpoint=endpoint, mode=principal.mode, method=request.method or "")
+        items = getattr(view, "metered_items", None)
+        units = items(request) if items is not None else 0
+        if units:
+            # A batch: each item is a request of a product endpoint (``jobs``), counted
+            # toward the minute and, for a live credential, the month, all or nothing.
+            counts_month = principal.mode == "live"
+        else:
+            units = 1
+            counts_month = counts_toward_quota(endpoint=endpoint, mode=principal.mode, method=request.method or "")
         # Built once: a retry after a stale copy carries the same event id.
         event = _prepared_event(context, principal, endpoint)
         verdict, state = limiter_hit(
-            principal=principal, counts_month=counts_month, check=context.credential_check, event=event
+            principal=principal, counts_month=counts_month, check=context.credential_check, event=event, units=units
         )
         if verdict == STALE:
             principal = reauthenticate(request)  # 401/403 for a revoked key, a suspended account
-            verdict, state = limiter_hit(principal=principal, counts_month=counts_month, event=event)
+            verdict, state = limiter_hit(principal=principal, counts_month=counts_month, event=event, units=units)
         assert state is not None  # noqa: S101 - only a check makes STALE, and the retry has none
         context.rate = state
         if verdict == QUOTA_EXCEEDED:
             THROTTLE_REJECTIONS.labels(plan=state.plan_code, reason="quota_exceeded").inc()
+            more = f" This batch has {units} items; {state.month_remaining} are left this month." if units > 1 else ""
             raise QuotaExceeded(
-                f"The monthly quota of {state.month_limit} requests of your plan is used up.",
+                f"The monthly quota of {state.month_limit} requests of your plan is used up.{more}",
                 retry_after=state.month_reset,
             )
         if verdict == RATE_LIMITED:
             THROTTLE_REJECTIONS.labels(plan=state.plan_code, reason="rate_limited").inc()
+            more = f" This batch has {units} items; {state.minute_remaining} are left this minute." if units > 1 else ""
             raise RateLimited(
-                f"Your plan allows {state.minute_limit} requests a minute.", retry_after=state.minute_reset
+                f"Your plan allows {state.minute_limit} requests a minute.{more}", retry_after=state.minute_reset
             )
         return True

@@ -14,6 +14,7 @@ from accounts.credentials import Principal
 from forecasts import serializers as s
 from forecasts import services
 from forecasts.cache import NotLocal, count_hits, local_only
+from forecasts.operations import OPERATIONS, Operation
 from forecasts.schema import EXACTLY_ONE, LOCATION_PARAMETERS, PLACE_NAME
 from weatherapi.api import LOCATION_ERRORS, PROVIDER_ERRORS, ApiView, json_bytes_response
 from weatherapi.context import request_context
@@ -164,9 +165,10 @@ class WeatherApiView(ApiView):
     _prepared: bytes | None = None
     _prepared_hits: tuple[str, ...] = ()
     _query: dict[str, Any] | None = None  # validated by ``prepare``, not again by ``get``
+    operation: Operation
 
     def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
-        raise NotImplementedError
+        return self.operation.answer(principal, q)
 
     def prepare(self, request: Request) -> None:
         if request.method != "GET":
@@ -195,8 +197,9 @@ class WeatherApiView(ApiView):
 
 class CurrentWeatherView(WeatherApiView):
     required_scopes = (WEATHER_READ,)
-    query_serializer = s.WeatherQuerySerializer
-    metering_endpoint = "weather.current"
+    operation = OPERATIONS["weather/current"]
+    query_serializer = operation.query_serializer
+    metering_endpoint = operation.metering_endpoint
 
     @extend_schema(
         operation_id="weather_current",
@@ -213,16 +216,12 @@ class CurrentWeatherView(WeatherApiView):
     def get(self, request: Request) -> HttpResponse:
         return super().get(request)
 
-    def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
-        return services.weather_current(
-            principal=principal, location=q["location"], units=q["units"], lang=q["lang"]
-        )
-
 
 class ForecastView(WeatherApiView):
     required_scopes = (WEATHER_READ,)
-    query_serializer = s.ForecastQuerySerializer
-    metering_endpoint = "weather.forecast"
+    operation = OPERATIONS["weather/forecast"]
+    query_serializer = operation.query_serializer
+    metering_endpoint = operation.metering_endpoint
 
     @extend_schema(
         operation_id="weather_forecast",
@@ -238,17 +237,12 @@ class ForecastView(WeatherApiView):
     def get(self, request: Request) -> HttpResponse:
         return super().get(request)
 
-    def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
-        return services.weather_forecast(
-            principal=principal, location=q["location"], units=q["units"], lang=q["lang"],
-            cnt=q["cnt"],
-        )
-
 
 class GeocodeView(WeatherApiView):
     required_scopes = (WEATHER_READ,)
-    query_serializer = s.GeocodeQuerySerializer
-    metering_endpoint = "geocode"
+    operation = OPERATIONS["geocode"]
+    query_serializer = operation.query_serializer
+    metering_endpoint = operation.metering_endpoint
 
     @extend_schema(
         operation_id="geocode",
@@ -263,14 +257,12 @@ class GeocodeView(WeatherApiView):
     def get(self, request: Request) -> HttpResponse:
         return super().get(request)
 
-    def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
-        return services.geocode_search(principal=principal, query=q["q"], limit=q["limit"])
-
 
 class ReverseGeocodeView(WeatherApiView):
     required_scopes = (WEATHER_READ,)
-    query_serializer = s.ReverseGeocodeQuerySerializer
-    metering_endpoint = "geocode.reverse"
+    operation = OPERATIONS["geocode/reverse"]
+    query_serializer = operation.query_serializer
+    metering_endpoint = operation.metering_endpoint
 
     @extend_schema(
         operation_id="geocode_reverse",
@@ -284,14 +276,12 @@ class ReverseGeocodeView(WeatherApiView):
     def get(self, request: Request) -> HttpResponse:
         return super().get(request)
 
-    def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
-        return services.geocode_reverse(principal=principal, location=q["location"], limit=q["limit"])
-
 
 class AirQualityView(WeatherApiView):
     required_scopes = (WEATHER_READ,)
-    query_serializer = s.LatLonSerializer
-    metering_endpoint = "air_quality"
+    operation = OPERATIONS["air-quality"]
+    query_serializer = operation.query_serializer
+    metering_endpoint = operation.metering_endpoint
 
     @extend_schema(
         operation_id="air_quality",
@@ -305,5 +295,3 @@ class AirQualityView(WeatherApiView):
     def get(self, request: Request) -> HttpResponse:
         return super().get(request)
 
-    def answer(self, principal: Principal, q: dict[str, Any]) -> services.WeatherAnswer:
-        return services.air_quality(principal=principal, location=q["location"])

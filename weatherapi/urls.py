@@ -12,6 +12,7 @@ urlpatterns = [
     path("metrics", health.metrics, name="metrics"),
     path("v1/", include("forecasts.urls")),
     path("v1/", include("billing.urls")),
+    path("v1/", include("jobs.urls")),
     # Built once per process (weatherapi.views.SchemaView).
     path("api/schema/", SchemaView.as_view(), name="schema"),
     # Both pages run under the site's Content-Security-Policy, scripts from 'self' only:

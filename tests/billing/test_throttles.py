@@ -96,12 +96,12 @@ def test_the_quota_counts_billable_answers_only(account, live_client, upstream, 
 
 def test_memory_limiter_gives_back_a_reservation():
     limiter, w = MemoryLimiter(10), Windows.at(1_700_000_000)
-    assert limiter.hit(1, w, rpm=10, included=1, hard_cap=True, counts_month=True)[0] == ALLOWED
-    assert limiter.hit(1, w, rpm=10, included=1, hard_cap=True, counts_month=True)[0] == QUOTA_EXCEEDED
+    assert limiter.hit(1, w, rpm=10, included=1, hard_cap=True, month_units=1)[0] == ALLOWED
+    assert limiter.hit(1, w, rpm=10, included=1, hard_cap=True, month_units=1)[0] == QUOTA_EXCEEDED
     limiter.refund(1, w.month_id)
     limiter.refund(1, w.month_id)  # never below zero
     assert limiter.peek(1, w) == (1, 0)
-    assert limiter.hit(1, w, rpm=10, included=1, hard_cap=True, counts_month=True)[0] == ALLOWED
+    assert limiter.hit(1, w, rpm=10, included=1, hard_cap=True, month_units=1)[0] == ALLOWED
 
 
 def test_overage_plan_has_no_monthly_cap(account, live_client, upstream):
@@ -144,7 +144,7 @@ def test_memory_limiter_exact_within_a_process_and_bounded():
     lock = threading.Lock()
 
     def hit() -> None:
-        verdict, *_ = limiter.hit(7, w, rpm=10, included=1000, hard_cap=True, counts_month=True)
+        verdict, *_ = limiter.hit(7, w, rpm=10, included=1000, hard_cap=True, month_units=1)
         with lock:
             results.append(verdict)
 
@@ -153,7 +153,7 @@ def test_memory_limiter_exact_within_a_process_and_bounded():
             pool.submit(hit)
     assert results.count(ALLOWED) == 10 and results.count(RATE_LIMITED) == 40
     for account_id in range(100):
-        limiter.hit(account_id, w, rpm=1, included=1, hard_cap=True, counts_month=False)
+        limiter.hit(account_id, w, rpm=1, included=1, hard_cap=True, month_units=0)
     assert len(limiter._counters) == 3
 
 
