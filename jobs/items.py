@@ -55,7 +55,7 @@ class ItemResult:
         return record if event_id is None else replace(record, id=event_id)
 
 
-def _problem(error: ApplicationError) -> bytes:
+def problem_bytes(error: ApplicationError) -> bytes:
     return json.dumps(
         problem_body(code=error.code, status=error.status, detail=error.detail, errors=error.errors),
         ensure_ascii=False, separators=(",", ":"),
@@ -83,5 +83,5 @@ def item_run(*, principal: Principal, item_id: str, endpoint: Any, params: Any) 
         error = to_application_error(e)
         if isinstance(error, InternalError) and not isinstance(e, ApplicationError):
             logger.exception("unhandled error in a batch item", exc_info=e)
-        status, body = error.status, _problem(error)
+        status, body = error.status, problem_bytes(error)
     return ItemResult(item_id, status, body, metering_endpoint, cache, int((time.perf_counter() - started) * 1000))

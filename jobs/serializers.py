@@ -115,3 +115,9 @@ class JobCreatedSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     total = serializers.IntegerField()
 
+
+
+class JobPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = JobSerializer(many=True)

@@ -5,16 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from accounts.authentication import principal_of
 from billing.throttles import RateState, limiter_settle
 from jobs import serializers as s
-from jobs.services import batch_run
-from weatherapi.api import COMMON_ERRORS, ApiView, json_bytes_response
+from jobs.idempotency import HEADER, Replay, idempotency_claim, idempotency_complete, idempotency_release
+from jobs.models import IdempotentRequest
+from jobs.selectors import job_document, job_get_for_account, job_list_for_account
+from jobs.services import batch_run, job_create
+from weatherapi.api import ACCOUNT_ERRORS, COMMON_ERRORS, ApiView, json_bytes_response, problem
 from weatherapi.context import request_context
+from weatherapi.errors import NotFound
 from weatherapi.scopes import WEATHER_READ
+from webhooks.targets import callback_url_check
+
+_IDEMPOTENCY_KEY = OpenApiParameter(
+    HEADER, location=OpenApiParameter.HEADER, required=False, type=str,
+    description="Any unique string (e.g. a UUID), at most 255 characters: a repeated request with the same "
+                "key and body gets the first answer again for 24 hours (header `Idempotent-Replayed: true`) "
+                "and runs and bills nothing more.",
+)
+_POST_ERRORS = {
+    **COMMON_ERRORS,
+    (409, "application/problem+json"): problem(
+        "`conflict`: a request with the same `Idempotency-Key` is still being answered."),
+}
 
 _BATCH_REQUEST_EXAMPLE = OpenApiExample(
     "Two places and a typo",
@@ -28,20 +48,60 @@ _BATCH_REQUEST_EXAMPLE = OpenApiExample(
 
 
 class EnvelopeView(ApiView):
-    """Validates the envelope before the throttle runs (``prepare``), so that the throttle
-    counts each item (``metered_items``); an invalid envelope counts as one request."""
+    """A POST of many requests. Before the throttle runs (``prepare``) it takes the
+    ``Idempotency-Key`` (``jobs.idempotency``: a replay runs and counts nothing more) and
+    validates the envelope, so that a batch's throttle counts each item
+    (``metered_items``); an invalid envelope counts as one request."""
 
     envelope_serializer: type[s._Requests] = s.BatchRequestSerializer
+    counts_items = True
     _envelope: dict[str, Any] | None = None
+    _claim: IdempotentRequest | None = None
+    _replay: Replay | None = None
 
     def prepare(self, request: Request) -> None:
-        if request.method == "POST":
-            serializer = self.envelope_serializer(data=request.data)
-            if serializer.is_valid():
-                self._envelope = dict(serializer.validated_data)
+        if request.method != "POST":
+            return
+        key = request.headers.get(HEADER)
+        if key is not None:
+            claimed = idempotency_claim(account_id=principal_of(request).account_id, path=request.path,
+                                        key=key, body=request.body)
+            if isinstance(claimed, Replay):
+                self._replay = claimed
+                return
+            self._claim = claimed
+        serializer = self.envelope_serializer(data=request.data)
+        if serializer.is_valid():
+            self._envelope = dict(serializer.validated_data)
 
     def metered_items(self, request: Request) -> int:
-        return len(self._envelope["requests"]) if self._envelope is not None else 0
+        if not self.counts_items or self._envelope is None:
+            return 0
+        return len(self._envelope["requests"])
+
+    def handle_exception(self, exc: Exception) -> Any:
+        if self._claim is not None:
+            idempotency_release(claim=self._claim)  # the client's retry runs again
+            self._claim = None
+        return super().handle_exception(exc)
+
+    def answer(self, body: bytes, *, status: int = 200, location: str = "") -> HttpResponse:
+        """The response, stored for the request's ``Idempotency-Key`` when it has one."""
+        if self._claim is not None:
+            idempotency_complete(claim=self._claim, status=status, body=body, location=location)
+        response = json_bytes_response(body, status=status)
+        if location:
+            response["Location"] = location
+        return response
+
+    def replayed(self) -> HttpResponse | None:
+        if self._replay is None:
+            return None
+        response = json_bytes_response(self._replay.body, status=self._replay.status)
+        if self._replay.location:
+            response["Location"] = self._replay.location
+        response["Idempotent-Replayed"] = "true"
+        return response
 
     def envelope(self, request: Request) -> dict[str, Any]:
         if self._envelope is None:
@@ -66,12 +126,16 @@ class BatchView(EnvelopeView):
                     "minute is refused whole, 429), and each item answered 200 is billed as one request "
                     "of its endpoint.",
         request=s.BatchRequestSerializer,
+        parameters=[_IDEMPOTENCY_KEY],
         examples=[_BATCH_REQUEST_EXAMPLE],
         responses={200: OpenApiResponse(s.BatchResultSerializer, description="One result per request, in order."),
-                   **COMMON_ERRORS},
+                   **_POST_ERRORS},
         tags=["batch and jobs"],
     )
     def post(self, request: Request) -> HttpResponse:
+        replayed = self.replayed()
+        if replayed is not None:
+            return replayed
         envelope = self.envelope(request)
         principal = principal_of(request)
         context = request_context(request)
@@ -79,4 +143,84 @@ class BatchView(EnvelopeView):
         if isinstance(context.rate, RateState):
             context.rate = limiter_settle(account_id=principal.account_id, state=context.rate,
                                           billable=outcome.billable)
-        return json_bytes_response(outcome.render())
+        return self.answer(outcome.render())
+
+
+class JobPagination(CursorPagination):
+    page_size = 20
+    max_page_size = 100
+    page_size_query_param = "limit"
+    ordering = ("-created_at", "-id")
+
+
+class JobsView(EnvelopeView):
+    required_scopes = (WEATHER_READ,)
+    metering_endpoint = "jobs"
+    envelope_serializer = s.JobRequestSerializer
+    # Each item counts toward the minute and the month when the worker runs it.
+    counts_items = False
+
+    @extend_schema(
+        operation_id="jobs_create",
+        summary="Submit a job",
+        description="Up to 1,000 requests, as in `POST /v1/batch`, run by our workers: answered `202` at "
+                    "once with `Location: /v1/jobs/{id}`. Items wait for capacity (your plan's per-minute "
+                    "limit, our upstream budget) instead of failing. Poll `GET /v1/jobs/{id}`, or give a "
+                    "`callback_url` (https) that receives the signed `job.completed` event (Standard "
+                    "Webhooks; your signing secret is in the portal). Each item answered 200 is billed as "
+                    "one request of its endpoint, once, whatever retries happen. Results are kept for 7 days.",
+        request=s.JobRequestSerializer,
+        parameters=[_IDEMPOTENCY_KEY],
+        responses={202: OpenApiResponse(s.JobCreatedSerializer, description="Queued."), **_POST_ERRORS},
+        tags=["batch and jobs"],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        replayed = self.replayed()
+        if replayed is not None:
+            return replayed
+        envelope = self.envelope(request)
+        callback_url = envelope.get("callback_url")
+        if callback_url is not None:
+            callback_url = callback_url_check(callback_url)
+        job = job_create(principal=principal_of(request), items=envelope["requests"], callback_url=callback_url,
+                         request_id=request_context(request).request_id)
+        body = s.JobCreatedSerializer(
+            {"id": job.public_id, "status": job.status, "created_at": job.created_at, "total": job.total}).data
+        return self.answer(JSONRenderer().render(body), status=202, location=f"/v1/jobs/{job.public_id}")
+
+    @extend_schema(
+        operation_id="jobs_list",
+        summary="Your jobs",
+        description="The account's jobs, newest first, without their results; `next` and `previous` are the "
+                    "URLs of the neighbouring pages.",
+        parameters=[OpenApiParameter("cursor", str, description="From `next` or `previous`."),
+                    OpenApiParameter("limit", int, description="Jobs per page, 1 to 100 (default 20).")],
+        responses={200: OpenApiResponse(s.JobPageSerializer, description="A page of jobs."), **ACCOUNT_ERRORS},
+        tags=["batch and jobs"],
+    )
+    def get(self, request: Request) -> Response:
+        paginator = JobPagination()
+        page = paginator.paginate_queryset(job_list_for_account(account_id=principal_of(request).account_id),
+                                           request, view=self)
+        return paginator.get_paginated_response(
+            [job_document(job=job, results=False, callback=False) for job in page or []])
+
+
+class JobDetailView(ApiView):
+    required_scopes = (WEATHER_READ,)
+    metering_endpoint = "jobs.get"
+
+    @extend_schema(
+        operation_id="jobs_get",
+        summary="A job",
+        description="Progress (`done` of `total`, `failed_items`), and once finished each item's result as "
+                    "in `POST /v1/batch`; the callback's delivery attempts with the answer codes. Another "
+                    "account's job is a 404.",
+        responses={200: OpenApiResponse(s.JobSerializer, description="The job."), **ACCOUNT_ERRORS},
+        tags=["batch and jobs"],
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        job = job_get_for_account(account_id=principal_of(request).account_id, public_id=job_id)
+        if job is None:
+            raise NotFound("No such job.")
+        return Response(job_document(job=job, results=True))

@@ -32,6 +32,7 @@ TITLES: dict[str, str] = {
     "permission_denied": "Permission denied",
     "not_found": "Not found",
     "method_not_allowed": "Method not allowed",
+    "conflict": "Conflict",
     "location_not_found": "Location not found",
     "rate_limited": "Rate limited",
     "quota_exceeded": "Quota exceeded",
@@ -87,6 +88,10 @@ class NotFound(ApplicationError):
 
 class MethodNotAllowed(ApplicationError):
     code, status, default_detail = "method_not_allowed", 405, "Method not allowed."
+
+
+class Conflict(ApplicationError):
+    code, status, default_detail = "conflict", 409, "The request conflicts with one still being answered."
 
 
 class LocationNotFound(ApplicationError):

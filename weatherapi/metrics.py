@@ -64,6 +64,22 @@ INVOICES_ISSUED = Counter(
     "weatherapi_invoices_issued_total",
     "Invoices issued by close_billing_period.",
 )
+JOBS = Counter(
+    "weatherapi_jobs_total",
+    "Asynchronous jobs by event (created, succeeded).",
+    ["event"],
+)
+JOB_ITEMS = Counter(
+    "weatherapi_job_items_total",
+    "Job items by event (queued, succeeded, failed, rate_wait: waited for the account's minute).",
+    ["event"],
+)
+JOBS_QUEUE_DEPTH = Gauge(
+    "weatherapi_jobs_queue_depth",
+    "Tasks waiting on the queue (set by the jobs worker), by queue.",
+    ["queue"],
+    multiprocess_mode="max",
+)
 
 
 _children: dict[tuple[int, tuple[str, ...]], Any] = {}

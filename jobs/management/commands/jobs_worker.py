@@ -1,0 +1,84 @@
+"""``python manage.py jobs_worker``: runs job items and webhook deliveries until stopped.
+
+Procrastinate's worker on the ``jobs`` and ``webhooks`` queues, with what a crash needs:
+a task whose worker died (SIGKILL, a lost node) stays ``doing`` on the queue; every
+worker looks for such tasks (their worker's heartbeat stopped) and runs them again,
+at start and then every few seconds. Tasks are safe to run again (``jobs.services``,
+``webhooks.services``). SIGTERM stops taking tasks and lets the ones in hand finish (a
+job's task runs a chunk of items, then queues the rest).
+
+``--check`` is the Deployment's liveness probe: the database and the queue's tables
+answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from procrastinate.contrib.django import app
+
+from weatherapi.metrics import JOBS_QUEUE_DEPTH
+from weatherapi.queue import queue_available
+
+logger = logging.getLogger(__name__)
+
+QUEUES = ("jobs", "webhooks")
+
+
+async def _recover_stalled(worker_app: Any, *, every: float, stalled_after: float) -> None:
+    while True:
+        try:
+            for job in await worker_app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
+                logger.warning("retrying task %s (%s): its worker stopped", job.id, job.task_name)
+                await worker_app.job_manager.retry_job(job)
+            for queue in await worker_app.job_manager.list_queues_async():
+                JOBS_QUEUE_DEPTH.labels(queue=queue["name"]).set(queue["todo"])
+        except Exception:  # the next round tries again; the worker keeps working meanwhile
+            logger.exception("could not look for stalled tasks")
+        await asyncio.sleep(every)
+
+
+async def _run(worker_app: Any, options: dict[str, Any]) -> None:
+    heartbeat = settings.JOBS_WORKER_HEARTBEAT_SECONDS
+    stalled_after = settings.JOBS_WORKER_STALLED_SECONDS
+    async with worker_app.open_async():
+        recover = asyncio.create_task(_recover_stalled(worker_app, every=heartbeat, stalled_after=stalled_after))
+        try:
+            await worker_app.run_worker_async(
+                queues=list(QUEUES), concurrency=options["concurrency"], wait=not options["until_empty"],
+                name=options["name"], update_heartbeat_interval=heartbeat, stalled_worker_timeout=stalled_after,
+                fetch_job_polling_interval=settings.JOBS_WORKER_POLL_SECONDS, delete_jobs="never",
+            )
+        finally:
+            recover.cancel()
+
+
+class Command(BaseCommand):
+    help = "Run job items and webhook deliveries until stopped (SIGTERM finishes the tasks in hand)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--concurrency", type=int, default=settings.JOBS_WORKER_CONCURRENCY,
+                            help="Tasks run at once, each in its own thread.")
+        parser.add_argument("--name", default=None, help="The worker's name in the logs.")
+        parser.add_argument("--until-empty", action="store_true",
+                            help="Stop once no task is waiting (for scripts), instead of waiting for more.")
+        parser.add_argument("--check", action="store_true",
+                            help="Exit 0 when the database and the queue answer (liveness probe).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not queue_available():
+            raise CommandError("The task queue needs PostgreSQL (DATABASE_URL); this server runs on SQLite.")
+        if options["check"]:
+            if not app.check_connection():
+                raise CommandError("The queue's tables are missing: run `python manage.py migrate`.")
+            return
+        with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
+            try:
+                asyncio.run(_run(worker_app, options))
+            except KeyboardInterrupt:
+                sys.exit(0)
