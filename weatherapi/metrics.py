@@ -31,6 +31,12 @@ CIRCUIT_OPEN = Gauge(
     ["provider"],
     multiprocess_mode="max",
 )
+UPSTREAM_BUDGET_REFUSALS = Counter(
+    "weatherapi_upstream_budget_refusals_total",
+    "Upstream calls the calls-per-minute budget refused: raised to the caller (stale copy or"
+    " 503), or waited for the next minute (job workers).",
+    ["provider", "outcome"],
+)
 CACHE_REQUESTS = Counter(
     "weatherapi_cache_requests_total",
     "Weather cache lookups by outcome (hit, miss, stale).",

@@ -90,6 +90,19 @@ def metering_store_client(url: str) -> Any:
     return client
 
 
+def cache_store_client() -> Any | None:
+    """The cache's Redis (``REDIS_URL``) as a raw redis-py client (django-redis's pool and
+    timeouts), for counters that belong with the cache, not the metering store (the
+    upstream call budget); None without ``REDIS_URL``. Callers handle its errors and keep
+    their own back-off: a cache failure must not send the metering store's users to their
+    fallbacks."""
+    if not settings.REDIS_URL:
+        return None
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
+
+
 def redis_client() -> Any | None:
     """The metering store's client, or None without one or while backing off."""
     url = metering_store_url()

@@ -238,6 +238,9 @@ OPENWEATHER_BREAKER_FAIL_MAX = env_int("OPENWEATHER_BREAKER_FAIL_MAX", 5)
 OPENWEATHER_BREAKER_RESET_SECONDS = env_int("OPENWEATHER_BREAKER_RESET_SECONDS", 30)
 # Upstream calls in flight per process; keep it below gunicorn's threads per worker.
 OPENWEATHER_MAX_CONCURRENCY = env_int("OPENWEATHER_MAX_CONCURRENCY", 16)
+# Upstream requests a minute (retries included) across every web and job worker, counted in
+# the cache's Redis (forecasts/providers/budget.py). 0: no budget.
+OPENWEATHER_CALLS_PER_MINUTE = env_int("OPENWEATHER_CALLS_PER_MINUTE", 0)
 # How long a waiter blocks on another worker's in-flight fetch of the same cache key.
 COALESCE_WAIT_SECONDS = float(env("COALESCE_WAIT_SECONDS", "8") or 8)
 

@@ -3,7 +3,8 @@
 One pooled ``requests.Session``; connect and read timeouts on every call; retries with
 jittered exponential backoff on connection errors and 5xx only (every call is an
 idempotent GET, but a read timeout is not retried: it would double the wait); a circuit
-breaker; every upstream failure mapped onto our ``Upstream*`` errors. Upstream message
+breaker; the global calls-per-minute budget (forecasts.providers.budget), one unit per
+request sent, retries included; every upstream failure mapped onto our ``Upstream*`` errors. Upstream message
 text and our API key never leave this module (not in errors, not in logs at INFO).
 """
 
@@ -21,6 +22,7 @@ import pybreaker
 import requests
 from requests.adapters import HTTPAdapter
 
+from forecasts.providers.budget import budget_give_back, budget_take, budget_try_take
 from weatherapi.errors import LocationNotFound, UpstreamTimeout, UpstreamUnavailable
 from weatherapi.metrics import CIRCUIT_OPEN, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
 
@@ -114,16 +116,30 @@ class OpenWeatherClient:
         return f"OpenWeatherClient(base_url={self.base_url!r})"
 
     def get(self, path: str, params: dict[str, Any], *, endpoint: str) -> UpstreamResult:
+        # The budget's unit for the first request, before anything else: a job worker waiting
+        # for the next minute holds no bulkhead slot and no breaker lock, and a refusal never
+        # reaches the breaker (it is no upstream failure, nor a success).
+        unit = budget_take()
         # Bulkhead: a slow upstream may hold at most ``max_concurrency`` of this process's
         # threads; the rest keep serving cached answers. Past it, fail fast (stale copy or 503).
         if not self._slots.acquire(timeout=self.slot_wait):
+            budget_give_back(unit)
             UPSTREAM_REQUESTS.labels(PROVIDER, endpoint, "shed").inc()
             logger.warning("upstream concurrency limit reached on %s; shedding", endpoint)
             raise UpstreamUnavailable("The weather provider is slow right now; try again shortly.", retry_after=2)
         started = time.monotonic()
+        sent = False
+
+        def guarded() -> Any:
+            nonlocal sent
+            sent = True
+            return self._get_with_retries(path, params, endpoint)
+
         try:
-            data = self.breaker.call(self._get_with_retries, path, params, endpoint)
+            data = self.breaker.call(guarded)
         except pybreaker.CircuitBreakerError as e:
+            if not sent:  # open: no request left, the unit is not spent
+                budget_give_back(unit)
             UPSTREAM_REQUESTS.labels(PROVIDER, endpoint, "circuit_open").inc()
             raise UpstreamUnavailable(retry_after=max(1, int(self.breaker.reset_timeout))) from e
         finally:
@@ -137,12 +153,17 @@ class OpenWeatherClient:
             try:
                 return self._get_once(path, params, endpoint)
             except _Retryable as e:
-                if attempt >= self.retries:
+                retry = attempt < self.retries
+                if retry:
+                    # Full jitter: spreads the retries of many workers hitting one outage.
+                    time.sleep(random.uniform(0, self.backoff_base * (2**attempt)))  # noqa: S311 # nosec B311
+                    # A retry is a request too: it takes a unit, in the minute it is sent,
+                    # and never waits for one, so a used-up budget ends the retries.
+                    retry = budget_try_take()
+                if not retry:
                     UPSTREAM_REQUESTS.labels(PROVIDER, endpoint, "error").inc()
                     logger.warning("upstream %s failed after %d attempts: %s", endpoint, attempt + 1, e.outcome)
                     raise UpstreamUnavailable(retry_after=5) from e.error
-                # Full jitter: spreads the retries of many workers hitting one outage.
-                time.sleep(random.uniform(0, self.backoff_base * (2**attempt)))  # noqa: S311 # nosec B311
                 attempt += 1
 
     def _get_once(self, path: str, params: dict[str, Any], endpoint: str) -> Any:
