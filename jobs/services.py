@@ -64,9 +64,15 @@ IDEMPOTENCY_KEPT = timedelta(hours=24)
 # Items a worker runs before it hands the job back to the queue: other jobs take turns,
 # and a stopping worker (SIGTERM) finishes its chunk within the grace period.
 CHUNK_ITEMS = 25
-# The usage event id of a job item is derived from the job and the item, so that the item
-# run again after a crash is stored (and billed) once (``billing.services.usage``).
+# Tries of an item the provider answers 503/504 for, before that answer is its result.
+UPSTREAM_ATTEMPTS = 3
 _EVENT_NAMESPACE = uuid.UUID("3d4c0e8e-4c45-4e4b-9a59-0f1b8f0e7a11")
+
+
+def item_event_id(job_id: uuid.UUID, index: int) -> uuid.UUID:
+    """The usage event id of a job's item: derived, not drawn, so that an item run again
+    after a crash is stored (and billed) once (``billing.services.usage``)."""
+    return uuid.uuid5(_EVENT_NAMESPACE, f"{job_id}:{index}")
 
 
 def _job_run_defer(job: Job) -> None:
@@ -126,13 +132,20 @@ def _item_answer(principal: Principal, item: JobItem) -> tuple[ItemResult, RateS
     if verdict == QUOTA_EXCEEDED and state is not None:
         error = QuotaExceeded(f"The monthly quota of {state.month_limit} requests of your plan is used up.")
         return ItemResult(item.item_id, error.status, problem_bytes(error), "unknown", None, 0), state
-    with upstream_budget_waits():
-        return item_run(principal=principal, item_id=item.item_id, endpoint=item.endpoint, params=item.params), state
+    for attempt in range(UPSTREAM_ATTEMPTS):
+        with upstream_budget_waits():
+            result = item_run(principal=principal, item_id=item.item_id, endpoint=item.endpoint, params=item.params)
+        if result.status not in (503, 504):
+            break
+        # The provider failing (or another worker's call for the same place given up on):
+        # an item waits and tries again rather than fail at the first refusal.
+        time.sleep(min(30.0, 2.0 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 # nosec B311
+    return result, state
 
 
 def _item_finish(job: Job, principal: Principal, item: JobItem, result: ItemResult, state: RateState | None) -> None:
-    event_id = uuid.uuid5(_EVENT_NAMESPACE, f"{job.id}:{item.index}")
-    record = result.usage_record(principal=principal, request_id=job.request_id, event_id=event_id)
+    record = result.usage_record(principal=principal, request_id=job.request_id,
+                                 event_id=item_event_id(job.id, item.index))
     if usage_events_record(records=[record]) is None and record.billable:
         if state is not None:
             limiter_settle(account_id=job.account_id, state=state, billable=0)

@@ -14,7 +14,13 @@ from rest_framework.response import Response
 from accounts.authentication import principal_of
 from billing.throttles import RateState, limiter_settle
 from jobs import serializers as s
-from jobs.idempotency import HEADER, Replay, idempotency_claim, idempotency_complete, idempotency_release
+from jobs.idempotency import (
+    HEADER,
+    Replay,
+    idempotency_claim,
+    idempotency_complete,
+    idempotency_release,
+)
 from jobs.models import IdempotentRequest
 from jobs.selectors import job_document, job_get_for_account, job_list_for_account
 from jobs.services import batch_run, job_create

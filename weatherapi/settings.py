@@ -533,6 +533,16 @@ LOGGING = {
     },
 }
 
+# --- Jobs and their worker (jobs/, docs/design.md) ------------------------------------------
+# Tasks one `jobs_worker` process runs at once, each in a thread (items mostly wait on I/O).
+JOBS_WORKER_CONCURRENCY = env_int("JOBS_WORKER_CONCURRENCY", 4)
+# A worker's heartbeat; a task whose worker has been silent for JOBS_WORKER_STALLED_SECONDS
+# (killed, its node lost) is run again by another worker.
+JOBS_WORKER_HEARTBEAT_SECONDS = float(env("JOBS_WORKER_HEARTBEAT_SECONDS", "10") or 10)
+JOBS_WORKER_STALLED_SECONDS = float(env("JOBS_WORKER_STALLED_SECONDS", "30") or 30)
+# How often a worker polls the queue besides PostgreSQL's LISTEN/NOTIFY wake-ups.
+JOBS_WORKER_POLL_SECONDS = float(env("JOBS_WORKER_POLL_SECONDS", "5") or 5)
+
 # --- Abuse limits (docs/security.md) ----------------------------------------------------
 # Credentials an account may hold: API keys that work now or later (a key in its rotation
 # grace period counts until it ends) and OAuth clients (accounts/services.py).
