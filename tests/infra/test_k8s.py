@@ -3,15 +3,21 @@ resources) or that are ours (probes, hardening, autoscaling consistency, metric 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
+import os
 import re
+import subprocess
+import sys
+import time
 
 import pytest
 import yaml
 from infra_helpers import (
     K8S,
     OVERLAYS,
+    TERRAFORM,
     cluster_series,
     containers,
     find,
@@ -40,6 +46,11 @@ APP_METRICS = {
     "weatherapi_usage_events_flushed_total",
     "weatherapi_usage_stream_pending",
     "weatherapi_invoices_issued_total",
+    # The jobs worker's (issue 22): the queue as KEDA counts it, per queue, and its webhook
+    # delivery attempts by outcome.
+    "weatherapi_jobs_queue_depth",
+    "weatherapi_jobs_oldest_ready_age_seconds",
+    "weatherapi_webhook_deliveries_total",
 }
 # With the names of the cluster's exporters (cAdvisor, kube-state-metrics, node-exporter)
 # recorded in tests/infra/fixtures/cluster-metrics: the only names alerts, dashboards, KEDA
@@ -108,6 +119,9 @@ REQUIRED_ALERTS = {
     "WeatherPodNetworkHigh": "warning",
     "WeatherNodeNetworkSaturated": "warning",
     "WeatherPodFailed": "warning",
+    "WeatherJobsQueueBacklog": "warning",
+    "WeatherJobsQueueStalled": "warning",
+    "WeatherWebhookDeliveriesFailing": "warning",
 }
 SECRET_FILES = {
     "DJANGO_SECRET_KEY",
@@ -160,17 +174,23 @@ def test_required_resources_rendered(rendered, target):
         ("SecretProviderClass", "weather-secrets"),
         ("Deployment", "weather-web"),
         ("Deployment", "weather-usage-worker"),
+        ("Deployment", "weather-jobs-worker"),
         ("Service", "weather-web"),
+        ("Service", "weather-jobs-worker-metrics"),
         ("PodDisruptionBudget", "weather-web"),
+        ("PodDisruptionBudget", "weather-jobs-worker"),
         ("NetworkPolicy", "default-deny-all"),
         ("Ingress", "weather-public"),
         ("Ingress", "weather-internal"),
         ("ScaledObject", "weather-web"),
+        ("ScaledObject", "weather-jobs-worker"),
+        ("TriggerAuthentication", "weather-jobs-queue-db"),
         ("Job", "weather-migrate"),
         ("CronJob", "weather-close-billing-period"),
         ("CronJob", "weather-cleartokens"),
         ("CronJob", "weather-prune-usage"),
         ("ServiceMonitor", "weather-web"),
+        ("ServiceMonitor", "weather-jobs-worker"),
         ("PrometheusRule", "weather-alerts"),
         ("ConfigMap", "weather-grafana-dashboard"),
     ]:
@@ -394,6 +414,276 @@ def test_production_bigger_than_staging(rendered):
         return cpu(pod_spec(web)["containers"][0]["resources"]["limits"]["cpu"])
 
     assert web_cpu("production") > web_cpu("staging")
+
+
+# ---------------------------------------------------------------------------
+# Jobs worker (issue 22): Procrastinate queues "jobs" and "webhooks", KEDA on queue depth
+# ---------------------------------------------------------------------------
+
+JOBS_WORKER = "weather-jobs-worker"
+JOBS_QUEUES = {"jobs", "webhooks"}
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    """A NetworkPolicy/PDB podSelector (matchLabels only, which is all we write) on labels."""
+    assert set(selector) <= {"matchLabels"}, selector
+    return selector.get("matchLabels", {}).items() <= labels.items()
+
+
+def jobs_worker_container(docs):
+    spec = pod_spec(one(docs, "Deployment", JOBS_WORKER))
+    return spec, next(c for c in spec["containers"] if c["name"] == "jobs-worker")
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_jobs_worker_runs_the_command_with_the_app_image_and_config(rendered, target):
+    docs = rendered[target]
+    worker = one(docs, "Deployment", JOBS_WORKER)
+    spec, c = jobs_worker_container(docs)
+    assert c["command"] == ["python", "manage.py", "jobs_worker"]
+    assert "args" not in c
+    web = pod_spec(one(docs, "Deployment", "weather-web"))["containers"][0]
+    assert c["image"] == web["image"], "the worker runs the web pods' image"
+    assert "replicas" not in worker["spec"], "KEDA owns the replica count"
+    # The same configuration and secrets as the web pods: ConfigMap and the CSI volume.
+    assert c["envFrom"] == web["envFrom"] == [{"configMapRef": {"name": "weather-config"}}]
+    secrets_dir = one(docs, "ConfigMap", "weather-config")["data"]["SECRETS_DIR"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    mount = next(m for m in c["volumeMounts"] if m["mountPath"] == secrets_dir)
+    assert mount["readOnly"] is True
+    assert volumes[mount["name"]]["csi"]["volumeAttributes"]["secretProviderClass"] == (
+        "weather-secrets"
+    )
+    assert spec["serviceAccountName"] == "weather-app"
+    assert spec["automountServiceAccountToken"] is False
+    # SIGTERM finishes the item in hand: time for it, and no preStop delay on top.
+    assert spec["terminationGracePeriodSeconds"] >= 60
+    assert "lifecycle" not in c
+    env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    assert int(env["JOBS_WORKER_CONCURRENCY"]) >= 1
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_jobs_worker_is_hardened_and_serves_no_traffic(rendered, target):
+    docs = rendered[target]
+    spec, c = jobs_worker_container(docs)
+    pod_sc = spec["securityContext"]
+    assert pod_sc["runAsNonRoot"] is True and pod_sc["runAsUser"] >= 10000
+    assert pod_sc["seccompProfile"] == {"type": "RuntimeDefault"}
+    for container in spec["containers"]:
+        sc = container["securityContext"]
+        assert sc["readOnlyRootFilesystem"] is True
+        assert sc["allowPrivilegeEscalation"] is False
+        assert sc["capabilities"] == {"drop": ["ALL"]}
+        assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+        for key in ("cpu", "memory"):
+            assert key in container["resources"]["requests"], (container["name"], key)
+            assert key in container["resources"]["limits"], (container["name"], key)
+    # The worker itself listens on nothing; the only port of the pod is the metrics sidecar's.
+    assert "ports" not in c
+    ports = {p["containerPort"] for x in spec["containers"] for p in x.get("ports", [])}
+    assert ports == {9102}
+    labels = one(docs, "Deployment", JOBS_WORKER)["spec"]["template"]["metadata"]["labels"]
+    for svc in find(docs, "Service"):
+        if selects({"matchLabels": svc["spec"].get("selector", {})}, labels):
+            assert svc["spec"].get("clusterIP") == "None", svc["metadata"]["name"]
+            assert {p["targetPort"] for p in svc["spec"]["ports"]} == {"metrics"}
+    for ing in find(docs, "Ingress"):
+        for rule in ing["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                assert not path["backend"]["service"]["name"].startswith(JOBS_WORKER)
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_jobs_worker_probes_read_the_heartbeat_file(rendered, target):
+    spec, c = jobs_worker_container(rendered[target])
+    assert "readinessProbe" not in c, "no traffic, so no readiness"
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    heartbeat = env["JOBS_WORKER_HEARTBEAT_FILE"]
+    # On a writable emptyDir (the root filesystem is read-only).
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    mount = next(m for m in c["volumeMounts"] if heartbeat.startswith(m["mountPath"] + "/"))
+    assert "emptyDir" in volumes[mount["name"]]
+    for probe in ("startupProbe", "livenessProbe"):
+        command = c[probe]["exec"]["command"]
+        assert command[:2] == ["python", "-c"], "cheap: no Django boot per probe"
+        assert "django" not in command[2].lower() and "manage.py" not in command
+        assert c[probe]["timeoutSeconds"] >= 2
+    # Restarted after about a minute of a stale heartbeat, given two minutes to start.
+    live = c["livenessProbe"]
+    assert 30 <= live["periodSeconds"] * live["failureThreshold"] <= 180
+    start = c["startupProbe"]
+    assert start["periodSeconds"] * start["failureThreshold"] >= 60
+
+
+def test_jobs_worker_heartbeat_probe_command_works(rendered, tmp_path):
+    """The probe's own code, run here: fresh file passes, stale or missing file fails."""
+    _, c = jobs_worker_container(rendered["base"])
+    command = [sys.executable, *c["livenessProbe"]["exec"]["command"][1:]]
+    assert command[1:] == c["startupProbe"]["exec"]["command"][1:]
+    heartbeat = tmp_path / "heartbeat"
+    env = {**os.environ, "JOBS_WORKER_HEARTBEAT_FILE": str(heartbeat)}
+
+    def probe() -> int:
+        return subprocess.run(command, env=env, capture_output=True, timeout=30).returncode
+
+    assert probe() != 0, "no heartbeat yet: not started"
+    heartbeat.touch()
+    assert probe() == 0
+    stale = time.time() - 61
+    os.utime(heartbeat, (stale, stale))
+    assert probe() != 0, "a heartbeat older than 60 s means a wedged worker"
+    fresh = time.time() - 50
+    os.utime(heartbeat, (fresh, fresh))
+    assert probe() == 0
+
+
+def keda_query(target_docs) -> tuple[dict, dict]:
+    so = one(target_docs, "ScaledObject", JOBS_WORKER)
+    triggers = so["spec"]["triggers"]
+    assert [t["type"] for t in triggers] == ["postgresql"]
+    return so, triggers[0]
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_jobs_worker_scales_on_the_procrastinate_queue(rendered, target):
+    docs = rendered[target]
+    so, trigger = keda_query(docs)
+    ref = so["spec"]["scaleTargetRef"]
+    assert (ref.get("kind", "Deployment"), ref["name"]) == ("Deployment", JOBS_WORKER)
+    lo, hi = so["spec"]["minReplicaCount"], so["spec"]["maxReplicaCount"]
+    assert lo == 1 and hi >= 2
+    fallback = so["spec"]["fallback"]
+    assert lo <= fallback["replicas"] <= hi and fallback["failureThreshold"] >= 1
+    assert trigger.get("metricType", "AverageValue") == "AverageValue", "fallback needs it"
+    meta = trigger["metadata"]
+    assert 10 <= float(meta["targetQueryValue"]) <= 500
+    # The query: ready jobs of the worker's queues, in Procrastinate's own table.
+    query = " ".join(meta["query"].split())
+    assert re.fullmatch(
+        r"SELECT count\(\*\) FROM procrastinate_jobs WHERE (.+)", query, re.IGNORECASE
+    ), query
+    assert "status = 'todo'" in query
+    queues = re.search(r"queue_name IN \(([^)]*)\)", query).group(1)
+    assert {q.strip().strip("'") for q in queues.split(",")} == JOBS_QUEUES
+    assert "(scheduled_at IS NULL OR scheduled_at <= now())" in query
+    assert ";" not in query
+    behavior = so["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+    assert behavior["scaleDown"]["stabilizationWindowSeconds"] >= 60
+    pdb = one(docs, "PodDisruptionBudget", JOBS_WORKER)
+    labels = one(docs, "Deployment", JOBS_WORKER)["spec"]["template"]["metadata"]["labels"]
+    assert selects(pdb["spec"]["selector"], labels)
+    assert pdb["spec"]["maxUnavailable"] >= 1, "a single worker must stay evictable"
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_keda_reads_the_queue_with_the_read_only_role(rendered, target):
+    """TriggerAuthentication -> Kubernetes Secret synced by the SecretProviderClass from the
+    datastores secret's QUEUE_METRICS_DATABASE_URL; never the app's DATABASE_URL."""
+    docs = rendered[target]
+    _, trigger = keda_query(docs)
+    inline = {"connection", "connectionFromEnv", "host", "password"}
+    assert not set(trigger["metadata"]) & inline, "credentials only through the secret"
+    auth = one(docs, "TriggerAuthentication", trigger["authenticationRef"]["name"])
+    refs = auth["spec"]["secretTargetRef"]
+    assert [r["parameter"] for r in refs] == ["connection"]
+    spc = one(docs, "SecretProviderClass", "weather-secrets")
+    synced = {
+        (obj["secretName"], item["key"]): item["objectName"]
+        for obj in spc["spec"]["secretObjects"]
+        for item in obj["data"]
+    }
+    alias = synced[(refs[0]["name"], refs[0]["key"])]
+    assert alias == "QUEUE_METRICS_DATABASE_URL"
+    objects = yaml.safe_load(spc["spec"]["parameters"]["objects"])
+    datastores = next(o for o in objects if o["objectAlias"] == "datastores.json")
+    assert {"path": alias, "objectAlias": alias} in datastores["jmesPath"]
+    # Nothing but the metrics token and the read-only URL becomes a Kubernetes Secret.
+    assert set(synced.values()) == {"METRICS_TOKEN", "QUEUE_METRICS_DATABASE_URL"}
+
+
+def test_jobs_worker_bounds_per_environment(rendered):
+    so = {t: keda_query(rendered[t])[0]["spec"] for t in OVERLAYS}
+    assert so["production"]["maxReplicaCount"] > so["staging"]["maxReplicaCount"]
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_openweather_budget_in_the_config(rendered, target):
+    config = one(rendered[target], "ConfigMap", "weather-config")["data"]
+    budget = config["OPENWEATHER_CALLS_PER_MINUTE"]
+    assert budget.isdigit() and int(budget) > 0
+    if target != "base":
+        base = one(rendered["base"], "ConfigMap", "weather-config")["data"]
+        assert budget != base["OPENWEATHER_CALLS_PER_MINUTE"], "each overlay sets its plan's"
+
+
+def test_webhook_private_targets_never_allowed_in_a_cluster(rendered):
+    """WEBHOOK_ALLOW_PRIVATE_TARGETS (development and tests only) is set by no manifest: no
+    ConfigMap key, container env, secret file alias or patch, in any rendered target, nor
+    in Terraform (a secret file of that name in SECRETS_DIR would set it too)."""
+    name = "WEBHOOK_ALLOW_PRIVATE_TARGETS"
+    for target, docs in rendered.items():
+        for doc in docs:
+            assert name not in json.dumps(doc), f"{target}: {doc['kind']}/{doc['metadata']['name']}"
+    for path in TERRAFORM.rglob("*"):
+        if path.suffix in (".tf", ".tfvars", ".json") and ".terraform" not in path.parts:
+            assert name not in path.read_text(), path
+
+
+def policy_rules(docs, labels, direction):
+    """(policy name, rule) of every rule of `direction` that applies to a pod with labels."""
+    found = []
+    for np in find(docs, "NetworkPolicy"):
+        spec = np["spec"]
+        if spec.get("policyTypes") and direction.capitalize() not in spec["policyTypes"]:
+            continue
+        if selects(spec["podSelector"], labels):
+            found += [(np["metadata"]["name"], r) for r in spec.get(direction, [])]
+    return found
+
+
+@pytest.mark.parametrize("target", APP_TARGETS)
+def test_jobs_worker_network_policy(rendered, target):
+    docs = rendered[target]
+    labels = one(docs, "Deployment", JOBS_WORKER)["spec"]["template"]["metadata"]["labels"]
+    deny = one(docs, "NetworkPolicy", "default-deny-all")["spec"]
+    assert selects(deny["podSelector"], labels)
+    # Ingress: only the metrics scrapers, from their namespaces, never by address.
+    for name, rule in policy_rules(docs, labels, "ingress"):
+        for peer in rule["from"]:
+            assert "ipBlock" not in peer, name
+            ns = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            assert ns in ("monitoring", "amazon-cloudwatch"), name
+    # Egress: DNS, PostgreSQL and Redis in the database subnets, HTTPS to public addresses.
+    egress = policy_rules(docs, labels, "egress")
+    ports = {(p["protocol"], p["port"]) for _, r in egress for p in r.get("ports", [])}
+    assert ports == {("UDP", 53), ("TCP", 53), ("TCP", 5432), ("TCP", 6379), ("TCP", 443)}
+    assert all(r.get("ports") and r.get("to") for _, r in egress), "no rule without ports/peers"
+    for _, rule in egress:
+        rule_ports = {p["port"] for p in rule["ports"]}
+        for peer in rule["to"]:
+            block = peer.get("ipBlock")
+            if block is None:
+                assert rule_ports == {53}
+                assert peer["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+                continue
+            cidr = ipaddress.ip_network(block["cidr"])
+            if rule_ports & {5432, 6379}:
+                assert rule_ports == {5432, 6379} and cidr.is_private and cidr.prefixlen >= 16
+                continue
+            assert rule_ports == {443}
+            excluded = [ipaddress.ip_network(e) for e in block.get("except", [])]
+            # Webhook targets: private, shared, link-local (IMDS, Pod Identity agent) blocked.
+            for address in (
+                "169.254.169.254",
+                "169.254.170.23",
+                "10.40.200.10",
+                "172.20.0.1",
+                "192.168.1.1",
+                "100.100.100.200",
+            ):
+                ip = ipaddress.ip_address(address)
+                assert ip not in cidr or any(ip in e for e in excluded), address
 
 
 # ---------------------------------------------------------------------------

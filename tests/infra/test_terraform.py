@@ -412,6 +412,68 @@ def test_usage_redis_url_in_the_datastores_secret():
     assert outputs["usage_redis_password"]["sensitive"] is True
 
 
+def secret_keys() -> dict[str, set[str]]:
+    """Secrets Manager name suffix (app, datastores, metrics-token) -> JSON keys Terraform writes."""
+    secrets = named(MODULES["app-secrets"], "resource", "aws_secretsmanager_secret")
+    versions = named(MODULES["app-secrets"], "resource", "aws_secretsmanager_secret_version")
+    keys = {}
+    for address, secret in secrets.items():
+        version = next(
+            v for v in versions.values() if v["secret_id"] == "${" + address + ".id}"
+        )
+        suffix = secret["name"].rsplit("/", 1)[1]
+        keys[suffix] = set(re.findall(r"\b([A-Z][A-Z_]+)\s*=", version["secret_string"]))
+    return keys
+
+
+@pytest.mark.parametrize("env", ("base", *OVERLAYS))
+def test_every_secret_file_mounted_is_a_key_terraform_writes(env):
+    """The CSI driver fails the whole mount, and every app pod with it, when a jmesPath
+    names a key the secret lacks: the SecretProviderClass and Terraform must agree."""
+    if env == "base":
+        spc = yaml.safe_load((K8S / "base" / "secretproviderclass.yaml").read_text())
+        objects_text = spc["spec"]["parameters"]["objects"]
+    else:
+        objects_text = overlay_patch_value(env, "weather-secrets", "/spec/parameters/objects")
+    keys = secret_keys()
+    for obj in yaml.safe_load(objects_text):
+        suffix = obj["objectName"].rsplit("/", 1)[1]
+        paths = {entry["path"] for entry in obj["jmesPath"]}
+        assert paths <= keys[suffix], f"{env}: {obj['objectName']} lacks {paths - keys[suffix]}"
+
+
+def test_queue_metrics_url_is_the_read_only_role():
+    versions = named(MODULES["app-secrets"], "resource", "aws_secretsmanager_secret_version")
+    body = versions["aws_secretsmanager_secret_version.datastores"]["secret_string"]
+    urls = dict(re.findall(r"\b([A-Z][A-Z_]+)\s*=\s*\"([^\"]+)\"", body))
+    # Its own role and password, the app's host and database, TLS like the app.
+    assert urls["QUEUE_METRICS_DATABASE_URL"] == (
+        "postgres://weather_queue_metrics:${random_password.db_queue_metrics_user.result}"
+        "@${var.postgres_address}:5432/weather?sslmode=require"
+    )
+    app_url = urls["DATABASE_URL"]
+    assert app_url.split("@", 1)[1] == urls["QUEUE_METRICS_DATABASE_URL"].split("@", 1)[1]
+    assert "db_queue_metrics_user" not in app_url
+    password = named(MODULES["app-secrets"], "resource", "random_password")[
+        "random_password.db_queue_metrics_user"
+    ]
+    assert password["length"] >= 32 and password["special"] is False  # URL-safe
+    # The password reaches the operator who creates the role (docs/deploy.md step 5), as
+    # the app role's does, and is sensitive on the way.
+    name = "db_queue_metrics_user_password"
+    assert named(MODULES["app-secrets"], "output")[name]["sensitive"] is True
+    assert named(MODULES["stack"], "output")[name]["value"] == (
+        "${module.app_secrets.db_queue_metrics_user_password}"
+    )
+    for root in ENV_ROOTS.values():
+        output = named(root, "output")[name]
+        assert output["sensitive"] is True
+        assert output["value"] == "${module.stack.db_queue_metrics_user_password}"
+    deploy = (K8S.parent / "docs" / "deploy.md").read_text()
+    assert "terraform output -raw db_queue_metrics_user_password" in deploy
+    assert "CREATE ROLE weather_queue_metrics LOGIN" in deploy
+
+
 def test_redis_replication_group():
     redis = single(MODULES["data"], "resource", "aws_elasticache_replication_group")
     assert redis["automatic_failover_enabled"] is True

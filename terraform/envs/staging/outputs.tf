@@ -26,6 +26,12 @@ output "db_app_user_password" {
   sensitive   = true
 }
 
+output "db_queue_metrics_user_password" {
+  description = "Password of the read-only weather_queue_metrics PostgreSQL role (KEDA's queue-depth query), created once by hand (docs/deploy.md step 5)."
+  value       = module.stack.db_queue_metrics_user_password
+  sensitive   = true
+}
+
 output "alarm_topic_arn" {
   description = "SNS topic of the CloudWatch alarms (docs/runbook.md); subscribe on-call tools to it."
   value       = module.stack.alarm_topic_arn

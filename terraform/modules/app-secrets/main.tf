@@ -3,7 +3,8 @@
 # SecretProviderClass (k8s) splits them into files under SECRETS_DIR with jmesPath.
 #
 #   weather/<env>/app            DJANGO_SECRET_KEY, OPENWEATHER_API_KEY, EMAIL_URL
-#   weather/<env>/datastores     DATABASE_URL, REDIS_URL, USAGE_REDIS_URL
+#   weather/<env>/datastores     DATABASE_URL, REDIS_URL, USAGE_REDIS_URL,
+#                                QUEUE_METRICS_DATABASE_URL (read-only role KEDA counts the job queue with)
 #   weather/<env>/metrics-token  METRICS_TOKEN (also readable by the CloudWatch agent)
 #
 # Generated values live in the Terraform state, which is encrypted (S3 + KMS) and
@@ -57,6 +58,14 @@ resource "random_password" "db_app_user" {
   special = false
 }
 
+# weather_queue_metrics: SELECT on procrastinate_jobs only (docs/deploy.md step 5). KEDA's
+# PostgreSQL trigger reads the jobs queue's depth with it, so the app role's password never
+# leaves the pods' CSI volume for a Kubernetes Secret.
+resource "random_password" "db_queue_metrics_user" {
+  length  = 40
+  special = false
+}
+
 resource "aws_secretsmanager_secret" "app" {
   #checkov:skip=CKV2_AWS_57:DJANGO_SECRET_KEY and the OpenWeather key are rotated by the documented procedure (docs/runbook.md), not by a rotation Lambda
   name                    = "weather/${var.environment}/app"
@@ -82,7 +91,7 @@ resource "aws_secretsmanager_secret_version" "app" {
 resource "aws_secretsmanager_secret" "datastores" {
   #checkov:skip=CKV2_AWS_57:Composed by Terraform from the RDS app role, the Redis AUTH token and the MemoryDB user's password; rotated by re-applying with new random_password values (docs/runbook.md)
   name                    = "weather/${var.environment}/datastores"
-  description             = "Weather API connection URLs (PostgreSQL app role, Redis with AUTH over TLS, MemoryDB user over TLS)"
+  description             = "Weather API connection URLs (PostgreSQL app and queue-metrics roles, Redis with AUTH over TLS, MemoryDB user over TLS)"
   kms_key_id              = aws_kms_key.secrets.arn
   recovery_window_in_days = 30
   tags                    = var.tags
@@ -91,10 +100,13 @@ resource "aws_secretsmanager_secret" "datastores" {
 resource "aws_secretsmanager_secret_version" "datastores" {
   secret_id = aws_secretsmanager_secret.datastores.id
   # USAGE_REDIS_URL: MemoryDB runs in cluster mode, where database 0 is the only one.
+  # QUEUE_METRICS_DATABASE_URL: no app setting reads it; the SecretProviderClass syncs it into
+  # the Kubernetes Secret weather-queue-metrics-db for KEDA (k8s/base/scaledobject-jobs-worker.yaml).
   secret_string = jsonencode({
-    DATABASE_URL    = "postgres://weather_app:${random_password.db_app_user.result}@${var.postgres_address}:5432/weather?sslmode=require"
-    REDIS_URL       = "rediss://:${var.redis_auth_token}@${var.redis_primary_endpoint}:6379/0"
-    USAGE_REDIS_URL = "rediss://${var.usage_redis_user}:${var.usage_redis_password}@${var.usage_redis_endpoint}:6379/0"
+    DATABASE_URL               = "postgres://weather_app:${random_password.db_app_user.result}@${var.postgres_address}:5432/weather?sslmode=require"
+    REDIS_URL                  = "rediss://:${var.redis_auth_token}@${var.redis_primary_endpoint}:6379/0"
+    USAGE_REDIS_URL            = "rediss://${var.usage_redis_user}:${var.usage_redis_password}@${var.usage_redis_endpoint}:6379/0"
+    QUEUE_METRICS_DATABASE_URL = "postgres://weather_queue_metrics:${random_password.db_queue_metrics_user.result}@${var.postgres_address}:5432/weather?sslmode=require"
   })
 }
 

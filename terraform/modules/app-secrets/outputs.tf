@@ -26,3 +26,9 @@ output "db_app_user_password" {
   value       = random_password.db_app_user.result
   sensitive   = true
 }
+
+output "db_queue_metrics_user_password" {
+  description = "Password of the read-only weather_queue_metrics PostgreSQL role (docs/deploy.md creates the role with it)."
+  value       = random_password.db_queue_metrics_user.result
+  sensitive   = true
+}

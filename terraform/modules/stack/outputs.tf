@@ -37,6 +37,12 @@ output "db_app_user_password" {
   sensitive   = true
 }
 
+output "db_queue_metrics_user_password" {
+  description = "Password of the read-only weather_queue_metrics PostgreSQL role (KEDA's queue-depth query), created once by hand (docs/deploy.md step 5)."
+  value       = module.app_secrets.db_queue_metrics_user_password
+  sensitive   = true
+}
+
 output "tags" {
   description = "Tags of every resource of the stack (also the aws provider's default_tags in the env roots)."
   value       = local.tags
