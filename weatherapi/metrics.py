@@ -82,7 +82,13 @@ JOB_ITEMS = Counter(
 )
 JOBS_QUEUE_DEPTH = Gauge(
     "weatherapi_jobs_queue_depth",
-    "Tasks waiting on the queue (set by the jobs worker), by queue.",
+    "Tasks ready to run on the queue (set by the jobs worker), by queue.",
+    ["queue"],
+    multiprocess_mode="max",
+)
+JOBS_OLDEST_READY = Gauge(
+    "weatherapi_jobs_oldest_ready_age_seconds",
+    "How long the oldest task ready to run has waited (set by the jobs worker), by queue.",
     ["queue"],
     multiprocess_mode="max",
 )

@@ -540,6 +540,8 @@ JOBS_WORKER_CONCURRENCY = env_int("JOBS_WORKER_CONCURRENCY", 4)
 # (killed, its node lost) is run again by another worker.
 JOBS_WORKER_HEARTBEAT_SECONDS = float(env("JOBS_WORKER_HEARTBEAT_SECONDS", "10") or 10)
 JOBS_WORKER_STALLED_SECONDS = float(env("JOBS_WORKER_STALLED_SECONDS", "30") or 30)
+# Touched every heartbeat while the worker reaches the queue: the liveness probe's file.
+JOBS_WORKER_HEARTBEAT_FILE = env("JOBS_WORKER_HEARTBEAT_FILE") or ""
 # How often a worker polls the queue besides PostgreSQL's LISTEN/NOTIFY wake-ups.
 JOBS_WORKER_POLL_SECONDS = float(env("JOBS_WORKER_POLL_SECONDS", "5") or 5)
 

@@ -7,8 +7,9 @@ at start and then every few seconds. Tasks are safe to run again (``jobs.service
 ``webhooks.services``). SIGTERM stops taking tasks and lets the ones in hand finish (a
 job's task runs a chunk of items, then queues the rest).
 
-``--check`` is the Deployment's liveness probe: the database and the queue's tables
-answer.
+Liveness: the worker touches ``JOBS_WORKER_HEARTBEAT_FILE`` every heartbeat while it can
+reach the queue; the Deployment's probe checks the file's age (no Django start per probe).
+``--check`` tells whether the database and the queue's tables answer, for a person.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from procrastinate.contrib.django import app
 
-from weatherapi.metrics import JOBS_QUEUE_DEPTH
+from weatherapi.metrics import JOBS_OLDEST_READY, JOBS_QUEUE_DEPTH
 from weatherapi.queue import queue_available
 
 logger = logging.getLogger(__name__)
@@ -30,16 +32,36 @@ logger = logging.getLogger(__name__)
 QUEUES = ("jobs", "webhooks")
 
 
-async def _recover_stalled(worker_app: Any, *, every: float, stalled_after: float) -> None:
+# Tasks ready to run (what KEDA scales on) and how long the oldest has been ready, by queue.
+_QUEUE_STATE = """
+SELECT q.queue_name, count(j.id) AS ready,
+       coalesce(extract(epoch FROM now() - min(coalesce(j.scheduled_at, e.at))), 0) AS oldest
+FROM (VALUES ('jobs'), ('webhooks')) AS q(queue_name)
+LEFT JOIN procrastinate_jobs j ON j.queue_name = q.queue_name AND j.status = 'todo'
+     AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())
+LEFT JOIN LATERAL (SELECT max(at) AS at FROM procrastinate_events
+                   WHERE job_id = j.id AND type IN ('deferred', 'deferred_for_retry', 'retried')) e ON true
+GROUP BY q.queue_name
+"""
+
+
+async def _housekeeping(worker_app: Any, *, every: float, stalled_after: float, heartbeat_file: str) -> None:
+    """Every ``every`` seconds: run again the tasks of workers that stopped, publish the
+    queue's state, and touch the liveness probe's heartbeat file (this loop runs on the
+    worker's own event loop: a stuck loop stops the heartbeat)."""
     while True:
         try:
             for job in await worker_app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
-                logger.warning("retrying task %s (%s): its worker stopped", job.id, job.task_name)
+                logger.warning("running task %s (%s) again: its worker stopped", job.id, job.task_name)
                 await worker_app.job_manager.retry_job(job)
-            for queue in await worker_app.job_manager.list_queues_async():
-                JOBS_QUEUE_DEPTH.labels(queue=queue["name"]).set(queue["todo"])
+            for row in await worker_app.connector.execute_query_all_async(_QUEUE_STATE):
+                JOBS_QUEUE_DEPTH.labels(queue=row["queue_name"]).set(row["ready"])
+                JOBS_OLDEST_READY.labels(queue=row["queue_name"]).set(float(row["oldest"]))
         except Exception:  # the next round tries again; the worker keeps working meanwhile
-            logger.exception("could not look for stalled tasks")
+            logger.exception("could not look after the queue")
+        else:
+            if heartbeat_file:
+                Path(heartbeat_file).touch()
         await asyncio.sleep(every)
 
 
@@ -47,7 +69,8 @@ async def _run(worker_app: Any, options: dict[str, Any]) -> None:
     heartbeat = settings.JOBS_WORKER_HEARTBEAT_SECONDS
     stalled_after = settings.JOBS_WORKER_STALLED_SECONDS
     async with worker_app.open_async():
-        recover = asyncio.create_task(_recover_stalled(worker_app, every=heartbeat, stalled_after=stalled_after))
+        recover = asyncio.create_task(_housekeeping(worker_app, every=heartbeat, stalled_after=stalled_after,
+                                                    heartbeat_file=settings.JOBS_WORKER_HEARTBEAT_FILE))
         try:
             await worker_app.run_worker_async(
                 queues=list(QUEUES), concurrency=options["concurrency"], wait=not options["until_empty"],
