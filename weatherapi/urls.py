@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("billing.portal_urls")),
+    path("", include("jobs.portal_urls")),
     # Anything else under the API is a problem document, also with DEBUG on.
     re_path(r"^(?:v1|api)(?:/.*)?$", api_not_found),
 ]
