@@ -64,6 +64,12 @@ INVOICES_ISSUED = Counter(
     "weatherapi_invoices_issued_total",
     "Invoices issued by close_billing_period.",
 )
+WEBHOOK_DELIVERIES = Counter(
+    "weatherapi_webhook_deliveries_total",
+    "Webhook and callback delivery attempts by outcome: succeeded, retry (failed, retried "
+    "later) or failed (failed, no retry left).",
+    ["outcome"],
+)
 
 
 _children: dict[tuple[int, tuple[str, ...]], Any] = {}
