@@ -12,6 +12,7 @@ urlpatterns = [
     path("metrics", health.metrics, name="metrics"),
     path("v1/", include("forecasts.urls")),
     path("v1/", include("billing.urls")),
+    path("v1/", include("webhooks.urls")),
     # Built once per process (weatherapi.views.SchemaView).
     path("api/schema/", SchemaView.as_view(), name="schema"),
     # Both pages run under the site's Content-Security-Policy, scripts from 'self' only:
@@ -25,6 +26,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("billing.portal_urls")),
+    path("", include("webhooks.portal_urls")),
     # Anything else under the API is a problem document, also with DEBUG on.
     re_path(r"^(?:v1|api)(?:/.*)?$", api_not_found),
 ]

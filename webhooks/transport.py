@@ -15,6 +15,7 @@ when the attempt's time is up, which ends any read in progress.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 import certifi
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.exceptions import HTTPError
+from urllib3.exceptions import HTTPError, NewConnectionError
 
 from webhooks.targets import Target
 
@@ -146,27 +147,29 @@ def post(target: Target, *, body: bytes, headers: dict[str, str], timeout: float
                 retries=False, preload_content=False, assert_same_host=False, release_conn=False,
             )
             status: int | None = response.status
-            error = ""
             response.close()
+            # Cut off mid-answer, http.client may still have made a status of the first line.
+            error = f"timed out after {timeout:g} s" if deadline.expired else ""
+            if deadline.expired:
+                status = None
         except (HTTPError, OSError) as e:
             status = None
-            error = f"timed out after {timeout:g} s" if deadline.expired or _is_timeout(e) else _describe(e)
+            error = f"timed out after {timeout:g} s" if deadline.expired else _describe(e, timeout=timeout)
         finally:
             pool.close()
     return Answer(status_code=status, error=error, duration_ms=int((time.perf_counter() - started) * 1000))
 
 
-def _is_timeout(error: BaseException) -> bool:
-    return isinstance(error, urllib3.exceptions.TimeoutError | TimeoutError | socket.timeout)
-
-
-def _describe(error: BaseException) -> str:
-    """A short reason for the portal: the error's kind and its message, without the pool's
-    description (which names the address we connected to, not the URL the user gave)."""
-    reason = getattr(error, "reason", None)
-    inner = reason if isinstance(reason, BaseException) else error
-    text = str(inner)
+def _describe(error: BaseException, *, timeout: float) -> str:
+    """A short reason for the portal, without the pool's description (which names the
+    address we connected to, not the URL the user gave)."""
+    # urllib3's NewConnectionError is a ConnectTimeoutError too: a refusal is not a timeout.
+    if not isinstance(error, NewConnectionError) and isinstance(
+        error, urllib3.exceptions.TimeoutError | TimeoutError | socket.timeout
+    ):
+        return f"timed out after {timeout:g} s"
+    text = str(error)
     if "): " in text:
         text = text.split("): ", 1)[1]
-    kind = "TLS error" if isinstance(inner, urllib3.exceptions.SSLError) or "SSL" in type(inner).__name__ else "connection failed"
+    kind = "TLS error" if isinstance(error, urllib3.exceptions.SSLError | ssl.SSLError) else "connection failed"
     return f"{kind}: {text}"[:500]

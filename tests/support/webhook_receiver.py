@@ -3,7 +3,8 @@
 It records every request (path, headers, body, time) and every connection, and answers
 from a script: a status code, or an ``Answer`` with a delay (sleeps before answering: a
 timeout), a trickle (sends the status line, then a header byte at a time), or headers (a
-``Location`` for a redirect). Once the script is used up it answers ``default``.
+``Location`` for a redirect). Once the script is used up it answers ``default``. With
+``tls`` (a server ``ssl.SSLContext``) it speaks HTTPS.
 
 With ``secret`` set it verifies each request as a real receiver would, with the
 ``standardwebhooks`` package (``Webhook(secret).verify(body, headers)``), records the
@@ -17,6 +18,7 @@ result and answers 400 to a request that does not verify.
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections import deque
@@ -50,6 +52,7 @@ class Received:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False  # a handler still sleeping (a timeout test) must not hold up stop()
     receiver: WebhookReceiver
 
     def get_request(self) -> Any:
@@ -105,8 +108,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class WebhookReceiver:
-    def __init__(self, *, secret: str | None = None, default: int = 204) -> None:
+    def __init__(self, *, secret: str | None = None, default: int = 204, tls: ssl.SSLContext | None = None) -> None:
         self.secret = secret
+        self.tls = tls
         self.default = Answer(status=default)
         self.answers: deque[Answer] = deque()
         self.received: list[Received] = []
@@ -114,6 +118,9 @@ class WebhookReceiver:
         self.lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.receiver = self
+        if tls is not None:
+            # The handshake runs in accept(); a failed one is dropped by socketserver.
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True)
 
     @property
@@ -122,7 +129,7 @@ class WebhookReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def script(self, *answers: int | Answer) -> None:
         with self.lock:
