@@ -8,7 +8,8 @@
   cut to its display prefix (``wx_live_AbCdEfGh…``), ``Bearer <token>`` and ``appid=<key>``
   lose the secret, and so do the one-time keys of allauth's links in a path
   (``/accounts/password/reset/key/<uidb36>-<key>/`` keeps the uidb36,
-  ``/accounts/confirm-email/<key>/``): a logged reset link is an account takeover. The filter cleans the message and string extras; the formatters clean
+  ``/accounts/confirm-email/<key>/``): a logged reset link is an account takeover; a
+  webhook signing secret (``whsec_…``) goes whole. The filter cleans the message and string extras; the formatters clean
   the final line too, which covers tracebacks (an exception message can quote a URL with
   ``appid=``) and anything a library puts on a record.
 * ``DropApiClientErrors`` silences ``django.request``'s "Not Found: /v1/…" warnings: the
@@ -46,6 +47,8 @@ _RESET_RE = re.compile(_RESET, re.IGNORECASE | re.ASCII)
 _CONFIRM_RE = re.compile(_CONFIRM, re.IGNORECASE | re.ASCII)
 _APPID_RE = re.compile(_APPID)
 _KEY_RE = re.compile(_KEY)
+# A webhook signing secret (whsec_ + base64): nothing of it is kept.
+_WHSEC_RE = re.compile(r"(?P<whsec>whsec_)(?!\[redacted\])[A-Za-z0-9+/=]+")
 
 
 def _keep_prefix(match: re.Match[str]) -> str:
@@ -70,6 +73,8 @@ def redact(text: str) -> str:
         text = _APPID_RE.sub(_keep_prefix, text)
     if "wx_" in text:
         text = _KEY_RE.sub(_keep_prefix, text)
+    if "whsec_" in text:
+        text = _WHSEC_RE.sub(_keep_prefix, text)
     if "reset/key/" in lowered:
         text = _RESET_RE.sub(_keep_prefix, text)
     if "confirm-email/" in lowered:

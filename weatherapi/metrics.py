@@ -92,6 +92,12 @@ JOBS_OLDEST_READY = Gauge(
     ["queue"],
     multiprocess_mode="max",
 )
+WEBHOOK_DELIVERIES = Counter(
+    "weatherapi_webhook_deliveries_total",
+    "Webhook and callback delivery attempts by outcome: succeeded, retry (failed, retried "
+    "later) or failed (failed, no retry left).",
+    ["outcome"],
+)
 
 
 _children: dict[tuple[int, tuple[str, ...]], Any] = {}

@@ -244,6 +244,17 @@ OPENWEATHER_CALLS_PER_MINUTE = env_int("OPENWEATHER_CALLS_PER_MINUTE", 0)
 # How long a waiter blocks on another worker's in-flight fetch of the same cache key.
 COALESCE_WAIT_SECONDS = float(env("COALESCE_WAIT_SECONDS", "8") or 8)
 
+# --- Webhooks and callbacks (webhooks/) -----------------------------------------------
+# Development and tests only: also deliver to http://127.0.0.1:<port> and http://localhost
+# receivers (loopback only, never other private addresses). `check --deploy` refuses it.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+# A failed delivery is retried with exponential backoff (this base, doubled per attempt,
+# capped at an hour, jittered) for this long after the first attempt of its series.
+WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "10") or 10)
+WEBHOOK_RETRY_FOR_SECONDS = env_int("WEBHOOK_RETRY_FOR_SECONDS", 86400)
+# One attempt, connection to answer, wall clock.
+WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5") or 5)
+
 # --- Metrics --------------------------------------------------------------------------
 METRICS_TOKEN = env("METRICS_TOKEN")
 PROMETHEUS_EXPORT_MIGRATIONS = False
@@ -396,6 +407,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ErrorCode": "weatherapi.api.ERROR_CODES",
         "Units": "forecasts.serializers.UNITS",
+        "WebhookEventType": "webhooks.models.EVENT_TYPES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -406,6 +418,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "geocoding", "description": "Places by name and by coordinates."},
         {"name": "air quality", "description": "Air quality index and pollutant concentrations."},
         {"name": "account", "description": "Your plan, quota, usage and invoices."},
+        {"name": "webhooks", "description": "Endpoints that receive signed events (Standard Webhooks)."},
     ],
 }
 
@@ -550,6 +563,8 @@ JOBS_WORKER_POLL_SECONDS = float(env("JOBS_WORKER_POLL_SECONDS", "5") or 5)
 # grace period counts until it ends) and OAuth clients (accounts/services.py).
 MAX_API_KEYS_PER_ACCOUNT = env_int("MAX_API_KEYS_PER_ACCOUNT", 20)
 MAX_OAUTH_CLIENTS_PER_ACCOUNT = env_int("MAX_OAUTH_CLIENTS_PER_ACCOUNT", 10)
+# Webhook endpoints an account may configure (webhooks/services.py).
+MAX_WEBHOOK_ENDPOINTS_PER_ACCOUNT = env_int("MAX_WEBHOOK_ENDPOINTS_PER_ACCOUNT", 10)
 # POST /o/token/ (accounts/oauth.py): every request per client address a minute, failed
 # client authentications per client id a minute, tokens minted per client an hour (a token
 # lasts an hour: 60 lets 60 processes each hold one).

@@ -13,6 +13,7 @@ urlpatterns = [
     path("v1/", include("forecasts.urls")),
     path("v1/", include("billing.urls")),
     path("v1/", include("jobs.urls")),
+    path("v1/", include("webhooks.urls")),
     # Built once per process (weatherapi.views.SchemaView).
     path("api/schema/", SchemaView.as_view(), name="schema"),
     # Both pages run under the site's Content-Security-Policy, scripts from 'self' only:
@@ -27,6 +28,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("billing.portal_urls")),
     path("", include("jobs.portal_urls")),
+    path("", include("webhooks.portal_urls")),
     # Anything else under the API is a problem document, also with DEBUG on.
     re_path(r"^(?:v1|api)(?:/.*)?$", api_not_found),
 ]

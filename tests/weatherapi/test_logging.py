@@ -68,6 +68,12 @@ def test_redact_keeps_the_display_prefix_only():
     assert redact(f"Bearer {key}, then {key}") == f"Bearer {REDACTED}, then wx_live_AbCdEfGh{REDACTED}"
 
 
+def test_redact_removes_webhook_signing_secrets_whole():
+    secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD2sQ8pM2gNvQ="
+    assert redact(f"secret={secret}, next") == f"secret=whsec_{REDACTED}, next"
+    assert redact(redact(secret)) == f"whsec_{REDACTED}"
+
+
 def test_filter_and_formatter_redact_messages_args_extras_and_tracebacks(logs):
     key = api_key_like = "wx_test_" + "Q" * 40
     log = logging.getLogger("weatherapi.test")
