@@ -60,7 +60,7 @@ def job_document(*, job: Job, results: bool, callback: bool = True) -> dict[str,
     }
     if results and job.finished_at is not None:
         doc["results"] = [
-            {"id": item_id, "status": status, "body": json.loads(bytes(body))}
+            {"id": item_id, "status": status, "body": json.loads(bytes(body or b"{}"))}
             for item_id, status, body in job.items.order_by("index").values_list("item_id", "status", "body")
         ]
     if callback:

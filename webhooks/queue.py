@@ -1,12 +1,10 @@
-"""Queueing delivery attempts on Procrastinate, in the caller's database transaction.
+"""Queueing delivery attempts on Procrastinate, in the caller's database transaction
+(``weatherapi.queue``): a delivery's task and the rows it is about commit together or not
+at all, in the web process (``webhook_event_send``) as in the worker (a retry queued with
+the attempt's row).
 
-A delivery's job is inserted through Django's own connection (Procrastinate's
-``DjangoConnector``), whatever connector the app runs with (the worker swaps in a psycopg
-one): so the job and the rows it is about commit together or not at all, in the web
-process (``webhook_event_send``) as in the worker (a retry queued with the attempt's row).
-
-The queue's tables exist on PostgreSQL only (``weatherapi.routers``). On the embedded
-default (SQLite) there is no queue: a delivery stays ``pending`` and a warning says so.
+On the embedded default (SQLite) there is no queue: a delivery stays ``pending`` and a
+warning says so.
 
 No Procrastinate ``lock`` per delivery: a waiting job holds its lock even while scheduled
 for later, so a retry queued for in an hour would hold back a redelivery asked for now.
@@ -18,26 +16,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from functools import lru_cache
 
-from django.db import connection
-from procrastinate import manager
-from procrastinate.contrib.django.django_connector import DjangoConnector
-from procrastinate.tasks import configure_task
+from weatherapi.queue import queue_available, task_defer
 
 logger = logging.getLogger(__name__)
 
 QUEUE = "webhooks"
 DELIVER_TASK = "webhooks.deliver"
-
-
-def queue_available() -> bool:
-    return connection.vendor == "postgresql"
-
-
-@lru_cache(maxsize=1)
-def _job_manager() -> manager.JobManager:
-    return manager.JobManager(connector=DjangoConnector(alias="default"))
 
 
 def delivery_defer(*, delivery_id: int, msg_id: str, series: int, at: datetime | None = None) -> int | None:
@@ -49,11 +34,4 @@ def delivery_defer(*, delivery_id: int, msg_id: str, series: int, at: datetime |
             extra={"msg_id": msg_id},
         )
         return None
-    deferrer = configure_task(
-        name=DELIVER_TASK,
-        job_manager=_job_manager(),
-        queue=QUEUE,
-        schedule_at=at,
-        task_kwargs={"delivery_id": delivery_id, "series": series},
-    )
-    return deferrer.defer()
+    return task_defer(task=DELIVER_TASK, queue=QUEUE, kwargs={"delivery_id": delivery_id, "series": series}, at=at)

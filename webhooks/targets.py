@@ -165,6 +165,10 @@ def target_resolve(url: str, *, resolver: Resolver | None = None) -> Target:
                 "metadata and reserved addresses are refused.",
                 retryable=literal is None,
             )
+    if port != 443 and not (allow_loopback and all(is_loopback_address(ip) for ip in addresses)):
+        # Our egress to the internet is TCP 443 only (NetworkPolicy): another port could
+        # never be reached, so it is refused when submitted rather than retried for a day.
+        raise UnsafeTarget("Must use port 443, the https default.")
     return Target(
         url=url, scheme=scheme, host=host, port=port, request_target=request_target,
         addresses=tuple(dict.fromkeys(str(ip) for ip in addresses)),

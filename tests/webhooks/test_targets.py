@@ -84,6 +84,7 @@ def test_a_public_https_url_is_accepted_and_resolved_once():
     "https://user@hooks.example.com/cb",
     "https:///cb",                          # no host
     "https://hooks.example.com:0/cb",
+    "https://hooks.example.com:8443/cb",    # not 443: our egress is 443 only
     "https://hooks.example.com:99999/cb",
     "https://hooks.example.com/a b",        # whitespace
     "https://hooks.example.com/\u00e9t\u00e9",  # non-ASCII path

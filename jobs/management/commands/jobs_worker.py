@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from procrastinate.contrib.django import app
+from procrastinate.contrib.django.django_connector import DjangoConnector
 
 from weatherapi.metrics import JOBS_OLDEST_READY, JOBS_QUEUE_DEPTH
 from weatherapi.queue import queue_available
@@ -100,7 +101,11 @@ class Command(BaseCommand):
             if not app.check_connection():
                 raise CommandError("The queue's tables are missing: run `python manage.py migrate`.")
             return
-        with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
+        connector = app.connector
+        assert isinstance(connector, DjangoConnector)  # noqa: S101 - procrastinate.contrib.django's
+        # Django's connection serves the web side (deferring in our transactions); the
+        # worker's loop needs an async pool to the same database.
+        with app.replace_connector(connector.get_worker_connector()) as worker_app:
             try:
                 asyncio.run(_run(worker_app, options))
             except KeyboardInterrupt:

@@ -142,8 +142,8 @@ resource "aws_wafv2_web_acl" "this" {
       managed_rule_group_statement {
         vendor_name = "AWS"
         name        = "AWSManagedRulesCommonRuleSet"
-        # API clients legitimately send bodies over 8 KB to /o/token/ only rarely; keep
-        # the size rule in count mode to observe before blocking.
+        # Batches and jobs (POST /v1/batch, /v1/jobs) legitimately send bodies over 8 KB,
+        # up to Django's 1 MB limit: the size rule only counts.
         rule_action_override {
           name = "SizeRestrictions_BODY"
           action_to_use {
