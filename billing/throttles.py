@@ -19,13 +19,16 @@ What counts toward the monthly quota: what is billable, so that the API, the por
 of the month when it admits a GET of a product endpoint with a live credential; when the
 answer is not a 2xx, the metering middleware gives it back (``limiter_refund``). The
 counter is therefore the billable count plus the answers still being computed, and a
-hard-capped plan never passes its cap however many misses run at once. ``/v1/account*``,
+capped month never passes its cap however many misses run at once. ``/v1/account*``,
 HEAD, OPTIONS and test-mode calls count toward the minute burst only: the sandbox costs no
 upstream call and is never billed, and a client must be able to keep testing after using
 up its live quota.
 
-Plans with an overage price have no monthly cap (overage is billed), but the counter
-still runs and is reported in the rate-limit headers and ``GET /v1/account``.
+The month's cap (``cap`` in the limits, ``billing.limits``) is the included amount of a
+plan without an overage price, or, for a plan with one, what the account's spend cap pays
+for (``billing.pricing.monthly_request_cap``). A plan with an overage price and no spend
+cap has no monthly cap (overage is billed), but the counter still runs and is reported in
+the rate-limit headers and ``GET /v1/account``.
 
 Without a metering store (``USAGE_REDIS_URL`` and ``REDIS_URL`` unset) or while it fails, a per-process in-memory limiter
 with the same windows takes over. It is approximate: each process counts alone, so with
@@ -91,18 +94,19 @@ ALLOWED, RATE_LIMITED, QUOTA_EXCEEDED, STALE, NO_LIMITS, NO_COUNTER = 0, 1, 2, 3
 #       token the caller's credential copy carries ('' for none), a usage event to append
 #       when admitted ('' for none).
 # Returns {verdict, minute count, month count, event appended (0/1), code, rpm, included,
-# hard cap (0/1)}. Only an admitted call increments or appends anything. A call that counts
-# toward the month finds the month counter missing (NO_COUNTER): it is rebuilt
-# (``billing.services.quota``) and the script asked again; INCR never starts it from zero.
+# hard cap (0/1), month cap ('' for none)}. Only an admitted call increments or appends
+# anything. A call that counts toward the month finds the month counter missing
+# (NO_COUNTER): it is rebuilt (``billing.services.quota``) and the script asked again; INCR
+# never starts it from zero.
 _LUA = """
 if ARGV[4] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[4] then
   return {3, 0, 0, 0}
 end
-local limits = redis.call('HMGET', KEYS[3], 'code', 'rpm', 'included', 'hard_cap')
-if not limits[2] or not limits[3] then
+local limits = redis.call('HMGET', KEYS[3], 'code', 'rpm', 'included', 'hard_cap', 'cap')
+if not limits[2] or not limits[3] or not limits[5] then
   return {4, 0, 0, 0}
 end
-local rpm, included, hard_cap = tonumber(limits[2]), tonumber(limits[3]), limits[4] == '1'
+local rpm, cap = tonumber(limits[2]), tonumber(limits[5])
 local counts_month = ARGV[1] == '1'
 local month_raw = redis.call('GET', KEYS[2])
 if counts_month and not month_raw then
@@ -111,7 +115,7 @@ end
 local minute = tonumber(redis.call('GET', KEYS[1]) or '0')
 local month = tonumber(month_raw or '0')
 local verdict, appended = 0, 0
-if counts_month and hard_cap and month >= included then
+if counts_month and cap and month >= cap then
   verdict = 2
 elseif minute >= rpm then
   verdict = 1
@@ -127,7 +131,7 @@ else
     appended = 1
   end
 end
-return {verdict, minute, month, appended, limits[1], limits[2], limits[3], limits[4]}
+return {verdict, minute, month, appended, limits[1], limits[2], limits[3], limits[4], limits[5]}
 """
 
 
@@ -149,10 +153,13 @@ class RateState:
     minute_limit: int
     minute_used: int
     minute_reset: int  # seconds until the minute window resets
-    month_limit: int
+    month_limit: int  # the plan's included requests
     month_used: int
     month_reset: int  # seconds until the calendar month ends
-    hard_cap: bool
+    hard_cap: bool  # the plan has no overage price
+    # Billable requests the month takes before refusing (``billing.limits``): the included
+    # amount of a hard-capped plan, or what the spend cap pays for; None: no cap.
+    month_cap: int | None
     source: str  # "redis" or "memory"
     # The usage event built for the script: ``event_appended`` when it went to the stream
     # with the admission. When the call failed (a timeout) it may have gone all the same,
@@ -174,21 +181,27 @@ class RateState:
         return max(0, self.minute_limit - self.minute_used)
 
     @property
+    def month_quota(self) -> int:
+        """The month policy's quota: the cap when the month has one, else the included
+        amount (informational: past it, an overage plan's calls still pass)."""
+        return self.month_limit if self.month_cap is None else self.month_cap
+
+    @property
     def month_remaining(self) -> int:
-        return max(0, self.month_limit - self.month_used)
+        return max(0, self.month_quota - self.month_used)
 
     def headers(self) -> dict[str, str]:
         """draft-ietf-httpapi-ratelimit-headers-11: both policies, and the one closest to
-        exhaustion in ``RateLimit``. The month only competes when it is a hard cap: past
-        the included amount of an overage plan, calls still pass."""
+        exhaustion in ``RateLimit``. The month only competes when it has a cap: past the
+        included amount of an overage plan without a spend cap, calls still pass."""
         policy = (
             f'"minute";q={self.minute_limit};w={MINUTE_SECONDS}, '
-            f'"month";q={self.month_limit};w={MONTH_POLICY_SECONDS}'
+            f'"month";q={self.month_quota};w={MONTH_POLICY_SECONDS}'
         )
         name, remaining, reset = "minute", self.minute_remaining, self.minute_reset
-        if self.hard_cap and self.month_limit > 0:
+        if self.month_cap is not None:
             minute_share = self.minute_remaining / max(1, self.minute_limit)
-            month_share = self.month_remaining / self.month_limit
+            month_share = self.month_remaining / max(1, self.month_cap)
             if month_share < minute_share:
                 name, remaining, reset = "month", self.month_remaining, self.month_reset
         return {"RateLimit-Policy": policy, "RateLimit": f'"{name}";r={remaining};t={reset}'}
@@ -265,11 +278,12 @@ class MemoryLimiter:
         return entry
 
     def hit(
-        self, account_id: int, w: Windows, *, rpm: int, included: int, hard_cap: bool, counts_month: bool
+        self, account_id: int, w: Windows, *, rpm: int, cap: int | None, counts_month: bool
     ) -> tuple[int, int, int]:
+        """As the script: ``cap`` is the month's cap, None for none."""
         with self._lock:
             entry = self._entry(account_id, w)
-            if counts_month and hard_cap and entry[3] >= included:
+            if counts_month and cap is not None and entry[3] >= cap:
                 return QUOTA_EXCEEDED, entry[1], entry[3]
             if entry[1] >= rpm:
                 return RATE_LIMITED, entry[1], entry[3]
@@ -320,6 +334,7 @@ def _state(
         month_used=month,
         month_reset=max(1, w.month_end - w.now),
         hard_cap=limits.hard_cap,
+        month_cap=limits.month_cap,
         source=source,
         event=event,
         event_appended=appended,
@@ -421,7 +436,7 @@ def limiter_hit(
                 return STALE, None
             if appended:
                 labelled(USAGE_EVENTS, "stream").inc()
-            limits = limits_from_values(reply[4:8])
+            limits = limits_from_values(reply[4:9])
             assert limits is not None  # noqa: S101 - the script answered NO_LIMITS otherwise
             return verdict, _state(limits, w, minute, month, "redis", event=event, appended=bool(appended),
                                    reserved=counts_month and verdict == ALLOWED)
@@ -432,8 +447,7 @@ def limiter_hit(
         raise ServiceUnavailable("Usage cannot be recorded right now.", retry_after=5)
     limits = plan_limits_get(account_id=principal.account_id)
     verdict, minute, month = memory_limiter.hit(
-        principal.account_id, w, rpm=limits.requests_per_minute, included=limits.included_requests,
-        hard_cap=limits.hard_cap, counts_month=counts_month,
+        principal.account_id, w, rpm=limits.requests_per_minute, cap=limits.month_cap, counts_month=counts_month,
     )
     return verdict, _state(limits, w, minute, month, "memory", event=event,
                            reserved=counts_month and verdict == ALLOWED)
@@ -491,6 +505,13 @@ def _prepared_event(context: RequestContext, principal: Principal, endpoint: str
     )
 
 
+def _quota_exceeded_detail(state: RateState) -> str:
+    if state.hard_cap:
+        return f"The monthly quota of {state.month_limit} requests of your plan is used up."
+    return (f"Your monthly spend cap is reached: it pays for {state.month_cap} billable requests this month "
+            f"({state.month_limit} included in your plan). Raise or remove it to go on.")
+
+
 class PlanThrottle(BaseThrottle):
     """Burst and monthly quota of the caller's plan, keyed by account (module docstring)."""
 
@@ -513,10 +534,7 @@ class PlanThrottle(BaseThrottle):
         context.rate = state
         if verdict == QUOTA_EXCEEDED:
             THROTTLE_REJECTIONS.labels(plan=state.plan_code, reason="quota_exceeded").inc()
-            raise QuotaExceeded(
-                f"The monthly quota of {state.month_limit} requests of your plan is used up.",
-                retry_after=state.month_reset,
-            )
+            raise QuotaExceeded(_quota_exceeded_detail(state), retry_after=state.month_reset)
         if verdict == RATE_LIMITED:
             THROTTLE_REJECTIONS.labels(plan=state.plan_code, reason="rate_limited").inc()
             raise RateLimited(
