@@ -1,6 +1,13 @@
 """Each account's plan limits where the throttle's script reads them: a Redis hash per
 account (``{wx}:pl:a<id>``), filled from the database on first use and deleted when the
-account's plan or the plan itself changes, so the next request reads the new limits.
+account's plan, the plan itself or the account's spend cap changes, so the next request
+reads the new limits.
+
+Fields: ``code``, ``rpm``, ``included`` and ``hard_cap`` (0/1: the plan has no overage
+price) as the plan has them, and ``cap``: the billable requests the month may take before
+they are refused, empty for none (``billing.pricing.monthly_request_cap``: the included amount
+of a hard-capped plan, or what the spend cap pays for). An entry without ``cap`` (written
+before it existed) reads as missing, so it is loaded again rather than read as "no cap".
 
 Without Redis (or while it fails) the limits come from the database; while the database
 fails too, from the last limits this process read for the account (else the default
@@ -23,7 +30,7 @@ from weatherapi.redis import METERING_KEY_PREFIX, redis_client, redis_failed
 # A day: an entry nobody deleted (a plan change while Redis was down) is re-read from the
 # database within that time.
 LIMITS_TTL_SECONDS = 86_400
-LIMIT_FIELDS = ("code", "rpm", "included", "hard_cap")
+LIMIT_FIELDS = ("code", "rpm", "included", "hard_cap", "cap")
 _LAST_SEEN_MAX = 10_000
 
 logger = logging.getLogger(__name__)
@@ -46,11 +53,11 @@ def limits_key(account_id: int) -> str:
 
 def limits_from_values(values: list[Any]) -> PlanLimits | None:
     """``LIMIT_FIELDS`` as Redis returns them (HMGET), or None when the entry is missing."""
-    code, rpm, included, hard_cap = (v.decode() if isinstance(v, bytes) else v for v in values)
-    if rpm is None or included is None:
+    code, rpm, included, hard_cap, cap = (v.decode() if isinstance(v, bytes) else v for v in values)
+    if rpm is None or included is None or cap is None:
         return None
     return PlanLimits(code=str(code), requests_per_minute=int(rpm), included_requests=int(included),
-                      hard_cap=str(hard_cap) == "1")
+                      hard_cap=str(hard_cap) == "1", month_cap=int(cap) if cap != "" else None)
 
 
 def plan_limits_load(*, account_id: int) -> PlanLimits:
@@ -66,7 +73,8 @@ def plan_limits_load(*, account_id: int) -> PlanLimits:
             pipe = client.pipeline(transaction=False)
             key = limits_key(account_id)
             pipe.hset(key, mapping={"code": limits.code, "rpm": limits.requests_per_minute,
-                                    "included": limits.included_requests, "hard_cap": int(limits.hard_cap)})
+                                    "included": limits.included_requests, "hard_cap": int(limits.hard_cap),
+                                    "cap": "" if limits.month_cap is None else limits.month_cap})
             pipe.expire(key, LIMITS_TTL_SECONDS)
             pipe.execute()
         except Exception as e:  # noqa: BLE001 - the script will ask again
@@ -88,8 +96,8 @@ def plan_limits_get(*, account_id: int) -> PlanLimits:
 
 
 def plan_limits_forget(*, account_ids: Iterable[int]) -> None:
-    """After a plan change is committed: the next request of each account reads its new
-    limits. Failing to delete leaves old limits for at most ``LIMITS_TTL_SECONDS``."""
+    """After a plan, subscription or spend cap change is committed: the next request of
+    each account reads its new limits. Failing to delete leaves old limits for at most ``LIMITS_TTL_SECONDS``."""
     client = redis_client()
     keys = [limits_key(account_id) for account_id in account_ids]
     if client is None or not keys:

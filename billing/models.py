@@ -55,6 +55,33 @@ class Subscription(models.Model):
         return f"{self.account_id} → {self.plan.code} from {self.started_at:%Y-%m-%d}"
 
 
+class BillingSettings(models.Model):
+    """An account's own billing choices, one row per account (none: the defaults). Apart
+    from ``Subscription``, whose rows are the plan's history: a setting is not re-entered
+    on every plan change, and an account on the default plan has no subscription row."""
+
+    account = models.OneToOneField(
+        "accounts.Account", on_delete=models.CASCADE, primary_key=True, related_name="billing_settings"
+    )
+    spend_cap = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="The most the account pays for a calendar month, monthly fee and overage together; past "
+                  "it billable calls are refused with quota_exceeded instead of billed. Empty: no cap.",
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "billing settings"
+        verbose_name_plural = "billing settings"
+
+    def __str__(self) -> str:
+        return f"account {self.account_id}: spend cap {self.spend_cap if self.spend_cap is not None else 'none'}"
+
+
 class CredentialType(models.TextChoices):
     API_KEY = "api_key", "API key"
     OAUTH = "oauth", "OAuth client"
@@ -235,3 +262,33 @@ class InvoiceLine(models.Model):
         if not self._state.adding:
             raise ImmutableError("An issued invoice line never changes.")
         super().save(*args, **kwargs)
+
+
+class UsageAlert(models.Model):
+    """An account passed ``threshold`` % of its plan's included requests in the calendar
+    month starting ``period_start``: one row per (account, period, threshold), made by
+    ``billing.services.alerts.usage_alerts_check``, which notifies once per row it inserts.
+    The counts are those seen when the row was made (the ``usage.threshold`` event's data)."""
+
+    class Threshold(models.IntegerChoices):
+        EIGHTY = 80, "80 %"
+        HUNDRED = 100, "100 %"
+
+    # No index of its own: the unique constraint's index leads with the account.
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="usage_alerts", db_index=False
+    )
+    period_start = models.DateField(help_text="First day of the calendar month (UTC).")
+    threshold = models.PositiveSmallIntegerField(choices=Threshold.choices)
+    included_requests = models.PositiveBigIntegerField()
+    used_requests = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-period_start", "account_id", "threshold")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "period_start", "threshold"], name="usagealert_once_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"account {self.account_id} passed {self.threshold} % in {self.period_start:%Y-%m}"

@@ -6,16 +6,18 @@ import csv
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views import View
 
 from accounts import selectors as account_selectors
 from accounts.models import Account
 from accounts.views import PortalView
 from billing.charts import daily_bar_chart
-from billing.forms import UsagePeriodForm
+from billing.forms import SpendCapForm, UsagePeriodForm
 from billing.selectors import (
     account_period,
     invoice_get_for_account,
@@ -29,6 +31,7 @@ from billing.selectors.usage_report import (
     usage_period,
     usage_report,
 )
+from billing.services import spend_cap_set
 from billing.throttles import limiter_peek
 
 
@@ -114,15 +117,43 @@ class UsageCsvView(BillingPortalView):
         return response
 
 
+def _billing_page(view: BillingPortalView, *, form: SpendCapForm | None = None, status: int = 200) -> HttpResponse:
+    period = account_period(account_id=view.account.pk)
+    if form is None:
+        form = SpendCapForm(initial={"spend_cap": period.spend_cap if period is not None else None})
+    context = {
+        "account": view.account,
+        "period": period,
+        "invoices": invoice_list_for_account(account_id=view.account.pk),
+        "currency": settings.BILLING_CURRENCY,
+        "spend_cap_form": form,
+    }
+    return render(view.request, "billing/billing.html", context, status=status)
+
+
 class BillingPageView(BillingPortalView):
     def get(self, request: HttpRequest) -> HttpResponse:
-        context = {
-            "account": self.account,
-            "period": account_period(account_id=self.account.pk),
-            "invoices": invoice_list_for_account(account_id=self.account.pk),
-            "currency": settings.BILLING_CURRENCY,
-        }
-        return render(request, "billing/billing.html", context)
+        return _billing_page(self)
+
+
+class SpendCapView(BillingPortalView):
+    """``POST /portal/billing/spend-cap/``: set or clear the cap, then back to the billing
+    page (Post/Redirect/Get: a reload sends nothing again)."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = SpendCapForm(request.POST)
+        if not form.is_valid():
+            return _billing_page(self, form=form, status=400)
+        spend_cap = form.cleaned_data["spend_cap"]
+        spend_cap_set(account=self.account, spend_cap=spend_cap)
+        if spend_cap is None:
+            messages.success(request, "The spend cap is removed: overage is billed without a limit.")
+        else:
+            messages.success(request, f"The spend cap is {spend_cap:.2f} {settings.BILLING_CURRENCY} a month, "
+                                      "from your next call on.")
+        response = HttpResponseRedirect(reverse("portal-billing"))
+        response.status_code = 303
+        return response
 
 
 class InvoiceCsvView(BillingPortalView):

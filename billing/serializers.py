@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
 
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -28,7 +32,12 @@ class AccountQuotaSerializer(serializers.Serializer):
     limit = serializers.IntegerField(help_text="Included requests this period.")
     used = serializers.IntegerField(help_text="Billable requests this period: successful (2xx) weather, geocoding and air-quality calls with a live credential, including those still being recorded.")
     remaining = serializers.IntegerField()
-    hard_cap = serializers.BooleanField(help_text="True: calls beyond the limit are refused with quota_exceeded.")
+    hard_cap = serializers.BooleanField(help_text="True: the plan has no overage price, so calls beyond the limit are refused with quota_exceeded.")
+    cap = serializers.IntegerField(
+        allow_null=True,
+        help_text="Billable requests this period after which calls are refused with quota_exceeded: the limit of "
+                  "a hard-capped plan, or what the spend cap pays for. null: no cap (overage is billed).",
+    )
     resets_at = serializers.DateTimeField()
 
 
@@ -59,6 +68,52 @@ class AccountSerializer(serializers.Serializer):
     quota = AccountQuotaSerializer()
     billable_requests = serializers.IntegerField(help_text="Billable requests stored so far this period.")
     upcoming_invoice = UpcomingInvoiceSerializer()
+    spend_cap = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True,
+        help_text="The most this account pays for a calendar month, monthly fee and overage together "
+                  "(decimal string); past it billable calls are refused with quota_exceeded. null: no cap.",
+    )
+
+
+SPEND_CAP_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+_MONEY = re.compile(r"[0-9]{1,10}(\.[0-9]{1,2})?", re.ASCII)
+
+
+class MoneyStringField(serializers.CharField):
+    """A non-negative amount as a JSON string with at most two decimals (``"25.00"``), as
+    the API writes money; a JSON number is refused (its binary float is not the amount)."""
+
+    default_error_messages = {
+        "invalid": "Give a decimal string with at most two decimals, such as \"25.00\".",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=13, trim_whitespace=False, **kwargs)
+        # Published as the schema's pattern; to_internal_value matches it whole (a
+        # Python "$" would also match before a final newline).
+        self.validators.append(RegexValidator(SPEND_CAP_PATTERN, self.error_messages["invalid"]))
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or not _MONEY.fullmatch(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        value = super().run_validation(data)
+        return None if value is None else Decimal(value)
+
+
+class AccountUpdateSerializer(serializers.Serializer):
+    """A partial update (PATCH): a field left out keeps its value; ``{}`` changes nothing."""
+
+    spend_cap = MoneyStringField(
+        allow_null=True,
+        required=False,
+        help_text="The most this account pays for a calendar month (UTC), monthly fee and overage together, "
+                  "as a decimal string such as \"25.00\"; null removes the cap. Past it, billable calls are "
+                  "refused with quota_exceeded until the month ends. The included requests are always "
+                  "answered (the fee pays for them): a cap below the fee stops at the included amount.",
+    )
 
 
 class UsageQuerySerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ What counts toward the monthly quota: what is billable, so that the API, the por
 of the month when it admits a GET of a product endpoint with a live credential; when the
 answer is not a 2xx, the metering middleware gives it back (``limiter_refund``). The
 counter is therefore the billable count plus the answers still being computed, and a
-hard-capped plan never passes its cap however many misses run at once. ``/v1/account*``,
+capped month never passes its cap however many misses run at once. ``/v1/account*``,
 HEAD, OPTIONS and test-mode calls count toward the minute burst only: the sandbox costs no
 upstream call and is never billed, and a client must be able to keep testing after using
 up its live quota.
@@ -28,8 +28,11 @@ A batch (a view with ``metered_items``, ``POST /v1/batch``) counts each of its i
 request of its endpoint: the script admits all of its units or none, and the batch view
 settles the reservation item by item (``limiter_settle``).
 
-Plans with an overage price have no monthly cap (overage is billed), but the counter
-still runs and is reported in the rate-limit headers and ``GET /v1/account``.
+The month's cap (``cap`` in the limits, ``billing.limits``) is the included amount of a
+plan without an overage price, or, for a plan with one, what the account's spend cap pays
+for (``billing.pricing.monthly_request_cap``). A plan with an overage price and no spend
+cap has no monthly cap (overage is billed), but the counter still runs and is reported in
+the rate-limit headers and ``GET /v1/account``.
 
 Without a metering store (``USAGE_REDIS_URL`` and ``REDIS_URL`` unset) or while it fails, a per-process in-memory limiter
 with the same windows takes over. It is approximate: each process counts alone, so with
@@ -96,19 +99,20 @@ ALLOWED, RATE_LIMITED, QUOTA_EXCEEDED, STALE, NO_LIMITS, NO_COUNTER = 0, 1, 2, 3
 #       none), a usage event to append when admitted ('' for none), units of the minute (1
 #       for a request; a batch counts its items).
 # Returns {verdict, minute count, month count, event appended (0/1), code, rpm, included,
-# hard cap (0/1)}. Only an admitted call increments or appends anything, and a call is
-# admitted whole or not at all (a batch larger than what is left of the minute is refused). A call that counts
-# toward the month finds the month counter missing (NO_COUNTER): it is rebuilt
-# (``billing.services.quota``) and the script asked again; INCR never starts it from zero.
+# hard cap (0/1), month cap ('' for none)}. Only an admitted call increments or appends
+# anything, and a call is admitted whole or not at all (a batch larger than what is left of
+# the minute or of the month's cap is refused). A call that counts toward the month finds
+# the month counter missing (NO_COUNTER): it is rebuilt (``billing.services.quota``) and the
+# script asked again; INCR never starts it from zero.
 _LUA = """
 if ARGV[4] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[4] then
   return {3, 0, 0, 0}
 end
-local limits = redis.call('HMGET', KEYS[3], 'code', 'rpm', 'included', 'hard_cap')
-if not limits[2] or not limits[3] then
+local limits = redis.call('HMGET', KEYS[3], 'code', 'rpm', 'included', 'hard_cap', 'cap')
+if not limits[2] or not limits[3] or not limits[5] then
   return {4, 0, 0, 0}
 end
-local rpm, included, hard_cap = tonumber(limits[2]), tonumber(limits[3]), limits[4] == '1'
+local rpm, cap = tonumber(limits[2]), tonumber(limits[5])
 local month_units, units = tonumber(ARGV[1]), tonumber(ARGV[6])
 local counts_month = month_units > 0
 local month_raw = redis.call('GET', KEYS[2])
@@ -118,7 +122,7 @@ end
 local minute = tonumber(redis.call('GET', KEYS[1]) or '0')
 local month = tonumber(month_raw or '0')
 local verdict, appended = 0, 0
-if counts_month and hard_cap and month + month_units > included then
+if counts_month and cap and month + month_units > cap then
   verdict = 2
 elseif minute + units > rpm then
   verdict = 1
@@ -134,7 +138,7 @@ else
     appended = 1
   end
 end
-return {verdict, minute, month, appended, limits[1], limits[2], limits[3], limits[4]}
+return {verdict, minute, month, appended, limits[1], limits[2], limits[3], limits[4], limits[5]}
 """
 
 
@@ -156,10 +160,13 @@ class RateState:
     minute_limit: int
     minute_used: int
     minute_reset: int  # seconds until the minute window resets
-    month_limit: int
+    month_limit: int  # the plan's included requests
     month_used: int
     month_reset: int  # seconds until the calendar month ends
-    hard_cap: bool
+    hard_cap: bool  # the plan has no overage price
+    # Billable requests the month takes before refusing (``billing.limits``): the included
+    # amount of a hard-capped plan, or what the spend cap pays for; None: no cap.
+    month_cap: int | None
     source: str  # "redis" or "memory"
     # The usage event built for the script: ``event_appended`` when it went to the stream
     # with the admission. When the call failed (a timeout) it may have gone all the same,
@@ -183,21 +190,27 @@ class RateState:
         return max(0, self.minute_limit - self.minute_used)
 
     @property
+    def month_quota(self) -> int:
+        """The month policy's quota: the cap when the month has one, else the included
+        amount (informational: past it, an overage plan's calls still pass)."""
+        return self.month_limit if self.month_cap is None else self.month_cap
+
+    @property
     def month_remaining(self) -> int:
-        return max(0, self.month_limit - self.month_used)
+        return max(0, self.month_quota - self.month_used)
 
     def headers(self) -> dict[str, str]:
         """draft-ietf-httpapi-ratelimit-headers-11: both policies, and the one closest to
-        exhaustion in ``RateLimit``. The month only competes when it is a hard cap: past
-        the included amount of an overage plan, calls still pass."""
+        exhaustion in ``RateLimit``. The month only competes when it has a cap: past the
+        included amount of an overage plan without a spend cap, calls still pass."""
         policy = (
             f'"minute";q={self.minute_limit};w={MINUTE_SECONDS}, '
-            f'"month";q={self.month_limit};w={MONTH_POLICY_SECONDS}'
+            f'"month";q={self.month_quota};w={MONTH_POLICY_SECONDS}'
         )
         name, remaining, reset = "minute", self.minute_remaining, self.minute_reset
-        if self.hard_cap and self.month_limit > 0:
+        if self.month_cap is not None:
             minute_share = self.minute_remaining / max(1, self.minute_limit)
-            month_share = self.month_remaining / self.month_limit
+            month_share = self.month_remaining / max(1, self.month_cap)
             if month_share < minute_share:
                 name, remaining, reset = "month", self.month_remaining, self.month_reset
         return {"RateLimit-Policy": policy, "RateLimit": f'"{name}";r={remaining};t={reset}'}
@@ -274,12 +287,12 @@ class MemoryLimiter:
         return entry
 
     def hit(
-        self, account_id: int, w: Windows, *, rpm: int, included: int, hard_cap: bool, month_units: int,
-        units: int = 1,
+        self, account_id: int, w: Windows, *, rpm: int, cap: int | None, month_units: int, units: int = 1,
     ) -> tuple[int, int, int]:
+        """As the script: ``cap`` is the month's cap, None for none."""
         with self._lock:
             entry = self._entry(account_id, w)
-            if month_units and hard_cap and entry[3] + month_units > included:
+            if month_units and cap is not None and entry[3] + month_units > cap:
                 return QUOTA_EXCEEDED, entry[1], entry[3]
             if entry[1] + units > rpm:
                 return RATE_LIMITED, entry[1], entry[3]
@@ -329,6 +342,7 @@ def _state(
         month_used=month,
         month_reset=max(1, w.month_end - w.now),
         hard_cap=limits.hard_cap,
+        month_cap=limits.month_cap,
         source=source,
         event=event,
         event_appended=appended,
@@ -434,7 +448,7 @@ def limiter_hit(
                 return STALE, None
             if appended:
                 labelled(USAGE_EVENTS, "stream").inc()
-            limits = limits_from_values(reply[4:8])
+            limits = limits_from_values(reply[4:9])
             assert limits is not None  # noqa: S101 - the script answered NO_LIMITS otherwise
             return verdict, _state(limits, w, minute, month, "redis", event=event, appended=bool(appended),
                                    reserved=month_units if verdict == ALLOWED else 0)
@@ -445,8 +459,8 @@ def limiter_hit(
         raise ServiceUnavailable("Usage cannot be recorded right now.", retry_after=5)
     limits = plan_limits_get(account_id=principal.account_id)
     verdict, minute, month = memory_limiter.hit(
-        principal.account_id, w, rpm=limits.requests_per_minute, included=limits.included_requests,
-        hard_cap=limits.hard_cap, month_units=month_units, units=units,
+        principal.account_id, w, rpm=limits.requests_per_minute, cap=limits.month_cap,
+        month_units=month_units, units=units,
     )
     return verdict, _state(limits, w, minute, month, "memory", event=event,
                            reserved=month_units if verdict == ALLOWED else 0)
@@ -517,6 +531,13 @@ def _prepared_event(context: RequestContext, principal: Principal, endpoint: str
     )
 
 
+def _quota_exceeded_detail(state: RateState) -> str:
+    if state.hard_cap:
+        return f"The monthly quota of {state.month_limit} requests of your plan is used up."
+    return (f"Your monthly spend cap is reached: it pays for {state.month_cap} billable requests this month "
+            f"({state.month_limit} included in your plan). Raise or remove it to go on.")
+
+
 class PlanThrottle(BaseThrottle):
     """Burst and monthly quota of the caller's plan, keyed by account (module docstring)."""
 
@@ -548,10 +569,7 @@ class PlanThrottle(BaseThrottle):
         if verdict == QUOTA_EXCEEDED:
             THROTTLE_REJECTIONS.labels(plan=state.plan_code, reason="quota_exceeded").inc()
             more = f" This batch has {units} items; {state.month_remaining} are left this month." if units > 1 else ""
-            raise QuotaExceeded(
-                f"The monthly quota of {state.month_limit} requests of your plan is used up.{more}",
-                retry_after=state.month_reset,
-            )
+            raise QuotaExceeded(_quota_exceeded_detail(state) + more, retry_after=state.month_reset)
         if verdict == RATE_LIMITED:
             THROTTLE_REJECTIONS.labels(plan=state.plan_code, reason="rate_limited").inc()
             more = f" This batch has {units} items; {state.minute_remaining} are left this minute." if units > 1 else ""

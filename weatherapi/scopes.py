@@ -6,7 +6,9 @@ from __future__ import annotations
 SCOPES: dict[str, str] = {
     "weather:read": "Weather, forecasts, geocoding and air quality.",
     "account:read": "The account, its usage and invoices.",
+    "account:write": "The account's settings (its monthly spend cap).",
 }
 ALL_SCOPES = frozenset(SCOPES)
 WEATHER_READ = "weather:read"
 ACCOUNT_READ = "account:read"
+ACCOUNT_WRITE = "account:write"

@@ -10,12 +10,15 @@ from billing.selectors.plans import (
     plan_limits_default,
     plan_limits_for_account,
     plans_in_force_at,
+    plans_in_force_for_accounts,
+    spend_cap_for_account,
 )
 from billing.selectors.usage import (
     DayUsage,
     UsageTotals,
     usage_billable_by_account,
     usage_billable_for_account,
+    usage_billable_for_accounts,
     usage_daily_series,
     usage_month_to_date,
 )
@@ -34,8 +37,11 @@ __all__ = [
     "plan_limits_default",
     "plan_limits_for_account",
     "plans_in_force_at",
+    "plans_in_force_for_accounts",
+    "spend_cap_for_account",
     "usage_billable_by_account",
     "usage_billable_for_account",
+    "usage_billable_for_accounts",
     "usage_daily_series",
     "usage_month_to_date",
 ]

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.utils import timezone
 
 from billing.models import Plan
-from billing.pricing import DraftInvoice, invoice_draft, month_start, next_month, period_bounds
-from billing.selectors.plans import plan_current_for_account
+from billing.pricing import (
+    DraftInvoice,
+    invoice_draft,
+    month_start,
+    monthly_request_cap,
+    next_month,
+    period_bounds,
+)
+from billing.selectors.plans import plan_current_for_account, spend_cap_for_account
 from billing.selectors.usage import usage_billable_for_account
 
 
@@ -22,6 +30,9 @@ class AccountPeriod:
     quota_used: int
     billable_requests: int
     upcoming: DraftInvoice
+    spend_cap: Decimal | None
+    # Billable requests this month before calls are refused (the throttle's cap); None: no cap.
+    request_cap: int | None
 
     @property
     def quota_remaining(self) -> int:
@@ -43,8 +54,10 @@ def account_period(*, account_id: int, month_counter: int | None = None) -> Acco
     start, end = month_start(today), next_month(today)
     billable = usage_billable_for_account(account_id=account_id, start=start, end=end)
     quota_used = billable if month_counter is None else max(billable, month_counter)
+    spend_cap = spend_cap_for_account(account_id=account_id)
     return AccountPeriod(
         plan=plan, period_start=start, period_end=end, resets_at=period_bounds(start)[1],
         quota_used=quota_used, billable_requests=billable,
         upcoming=invoice_draft(plan=plan, billable_requests=billable),
+        spend_cap=spend_cap, request_cap=monthly_request_cap(plan=plan, spend_cap=spend_cap),
     )

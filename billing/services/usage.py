@@ -30,7 +30,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from operator import attrgetter
 from typing import Any
 
@@ -324,9 +324,25 @@ def _is_refusal(record: UsageRecord) -> bool:
     return record.status == 429
 
 
-def usage_events_store(*, records: Sequence[UsageRecord]) -> int:
+# Where a month's usage is looked at (usage alerts): an account and the first day of the month.
+AccountMonth = tuple[int, date]
+
+
+def _changes(records: Iterable[UsageRecord]) -> set[AccountMonth]:
+    """The (account, UTC month) of the stored events that can make a usage alert due: the
+    billable ones, and the live calls the throttle refused (an account at its cap has no
+    billable events left to bring an alert whose email failed to the check again)."""
+    return {
+        (r.account_id, r.occurred_at.astimezone(UTC).date().replace(day=1))
+        for r in records
+        if r.billable or (_is_refusal(r) and r.mode == "live")
+    }
+
+
+def usage_events_store(*, records: Sequence[UsageRecord], changed: set[AccountMonth] | None = None) -> int:
     """Store events idempotently with their rollups and ``last_used_at``, in one
-    transaction; returns how many were new.
+    transaction; returns how many were new. ``changed``, when given, gets the (account,
+    month) of each new event that can make a usage alert due (``_changes``), once stored.
 
     Refused calls are counted in the rollups (requests and errors) without an event row
     each: a client hammering past its limit would otherwise add a row per refusal. Having
@@ -343,6 +359,8 @@ def usage_events_store(*, records: Sequence[UsageRecord]) -> int:
         inserted = [r for r in kept if r.id in inserted_ids]
         _rollup_add([*inserted, *refused])
         _last_used_update([*inserted, *refused])
+    if changed is not None:
+        changed |= _changes([*inserted, *refused])
     return len(inserted) + len(refused)
 
 
@@ -364,23 +382,25 @@ def _decoded(entries: Iterable[str | bytes | None]) -> list[UsageRecord]:
 _REFUSED = (DataError, IntegrityError, OverflowError)
 
 
-def _store_each(records: Sequence[UsageRecord]) -> int:
+def _store_each(records: Sequence[UsageRecord], changed: set[AccountMonth] | None = None) -> int:
     """``usage_events_store`` one record at a time, dropping (loudly) each one the database
     refuses (a value too long or out of range for its column): the rest of the batch is
     stored and acknowledged instead of being retried, and refused, forever."""
     stored = 0
     for record in records:
         try:
-            stored += usage_events_store(records=[record])
+            stored += usage_events_store(records=[record], changed=changed)
         except _REFUSED:
             logger.error("dropping a usage event the database refuses: %r", record)
             USAGE_EVENTS.labels(sink="lost").inc()
     return stored
 
 
-def usage_entries_store(*, entries: Sequence[str | bytes | None]) -> int:
+def usage_entries_store(
+    *, entries: Sequence[str | bytes | None], changed: set[AccountMonth] | None = None
+) -> int:
     """Store the usage worker's stream entries (``UsageRecord.to_json`` texts) exactly once,
-    as ``usage_events_store`` does; returns how many were new.
+    as ``usage_events_store`` does (``changed`` too); returns how many were new.
 
     A malformed entry never blocks the stream: one that cannot be decoded is dropped with
     an error; when the database refuses the batch, it is stored one event at a time and
@@ -388,10 +408,10 @@ def usage_entries_store(*, entries: Sequence[str | bytes | None]) -> int:
     """
     records = _decoded(entries)
     try:
-        return usage_events_store(records=records)
+        return usage_events_store(records=records, changed=changed)
     except _REFUSED:
         logger.warning("usage batch refused by the database; storing it one event at a time")
-    return _store_each(records)
+    return _store_each(records, changed)
 
 
 def usage_prune(*, older_than: datetime, batch: int = 10_000) -> int:

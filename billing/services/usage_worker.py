@@ -14,6 +14,11 @@ commit acknowledged and deleted from the stream (XACK + XDEL, one pipeline). A c
 between commit and acknowledgement means the batch is delivered again and inserts
 nothing; a crash before the commit means it is stored by whoever reclaims it. Nothing is
 lost, nothing counted twice.
+
+After the acknowledgement, the accounts whose billable usage the batch changed (and those
+refused at a limit) are checked for usage alerts (``billing.services.alerts``), by month.
+A check that fails is logged and never holds up the stream: the account's next batch
+checks again.
 """
 
 from __future__ import annotations
@@ -22,13 +27,17 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from billing.services.usage import usage_entries_store
+from billing.models import UsageAlert
+from billing.services.alerts import usage_alerts_check
+from billing.services.usage import AccountMonth, usage_entries_store
 from weatherapi.metrics import USAGE_EVENTS_FLUSHED, USAGE_STREAM_PENDING
 
 logger = logging.getLogger(__name__)
@@ -103,14 +112,31 @@ class UsageWorker:
             return 0
         # An entry deleted meanwhile has no fields: nothing to store.
         raws = [fields.get(b"e") or fields.get("e") for _, fields in entries if fields]
-        inserted = usage_entries_store(entries=raws)  # commits, or raises: then no ack
+        changed: set[AccountMonth] = set()
+        inserted = usage_entries_store(entries=raws, changed=changed)  # commits, or raises: then no ack
         ids = [entry_id for entry_id, _ in entries]
         pipe = self.client.pipeline(transaction=False)
         pipe.xack(self.stream, self.group, *ids)
         pipe.xdel(self.stream, *ids)
         pipe.execute()
         USAGE_EVENTS_FLUSHED.inc(inserted)
+        self.alerts_check(changed)
         return inserted
+
+    def alerts_check(self, changed: Iterable[AccountMonth]) -> list[UsageAlert]:
+        """Usage alerts of the accounts a batch changed, a check per month; returns the
+        alerts created. Never raises: a failed check is made good by the next batch."""
+        by_month: defaultdict[date, list[int]] = defaultdict(list)
+        for account_id, month in changed:
+            by_month[month].append(account_id)
+        created: list[UsageAlert] = []
+        for month, account_ids in sorted(by_month.items()):
+            try:
+                created += usage_alerts_check(account_ids=account_ids, period=month)
+            except Exception:  # noqa: BLE001 - the batch is stored and acknowledged already
+                logger.exception("usage worker: usage alerts of %d accounts not checked", len(account_ids))
+                connection.close_if_unusable_or_obsolete()
+        return created
 
     def report_pending(self) -> int:
         # Acknowledged entries are deleted, so the stream length is what is not yet stored.

@@ -29,7 +29,7 @@ def test_token_with_basic_auth_and_form_fields(client):
     assert basic.status_code == 200, basic.content
     body = basic.json()
     assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
-    assert set(body["scope"].split()) == {"weather:read", "account:read"}
+    assert set(body["scope"].split()) == {"weather:read", "account:read", "account:write"}
     form = client.post(
         "/o/token/",
         {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "weather:read"},

@@ -96,12 +96,12 @@ def test_the_quota_counts_billable_answers_only(account, live_client, upstream, 
 
 def test_memory_limiter_gives_back_a_reservation():
     limiter, w = MemoryLimiter(10), Windows.at(1_700_000_000)
-    assert limiter.hit(1, w, rpm=10, included=1, hard_cap=True, month_units=1)[0] == ALLOWED
-    assert limiter.hit(1, w, rpm=10, included=1, hard_cap=True, month_units=1)[0] == QUOTA_EXCEEDED
+    assert limiter.hit(1, w, rpm=10, cap=1, month_units=1)[0] == ALLOWED
+    assert limiter.hit(1, w, rpm=10, cap=1, month_units=1)[0] == QUOTA_EXCEEDED
     limiter.refund(1, w.month_id)
     limiter.refund(1, w.month_id)  # never below zero
     assert limiter.peek(1, w) == (1, 0)
-    assert limiter.hit(1, w, rpm=10, included=1, hard_cap=True, month_units=1)[0] == ALLOWED
+    assert limiter.hit(1, w, rpm=10, cap=1, month_units=1)[0] == ALLOWED
 
 
 def test_overage_plan_has_no_monthly_cap(account, live_client, upstream):
@@ -130,11 +130,13 @@ def test_no_headers_without_credentials(api_client, db):
 
 def test_headers_name_the_policy_closest_to_exhaustion():
     state = RateState(plan_code="t", minute_limit=60, minute_used=1, minute_reset=30, month_limit=100,
-                      month_used=99, month_reset=1000, hard_cap=True, source="redis")
+                      month_used=99, month_reset=1000, hard_cap=True, month_cap=100, source="redis")
     assert state.headers()["RateLimit"] == '"month";r=1;t=1000'
     # Past the included amount of an overage plan calls still pass: the minute governs.
-    uncapped = RateState(**{**{f: getattr(state, f) for f in state.__slots__}, "hard_cap": False})
+    uncapped = RateState(**{**{f: getattr(state, f) for f in state.__slots__}, "hard_cap": False,
+                            "month_cap": None})
     assert uncapped.headers()["RateLimit"] == '"minute";r=59;t=30'
+    assert uncapped.headers()["RateLimit-Policy"].endswith('"month";q=100;w=2592000')
 
 
 def test_memory_limiter_exact_within_a_process_and_bounded():
@@ -144,7 +146,7 @@ def test_memory_limiter_exact_within_a_process_and_bounded():
     lock = threading.Lock()
 
     def hit() -> None:
-        verdict, *_ = limiter.hit(7, w, rpm=10, included=1000, hard_cap=True, month_units=1)
+        verdict, *_ = limiter.hit(7, w, rpm=10, cap=1000, month_units=1)
         with lock:
             results.append(verdict)
 
@@ -153,7 +155,7 @@ def test_memory_limiter_exact_within_a_process_and_bounded():
             pool.submit(hit)
     assert results.count(ALLOWED) == 10 and results.count(RATE_LIMITED) == 40
     for account_id in range(100):
-        limiter.hit(account_id, w, rpm=1, included=1, hard_cap=True, month_units=0)
+        limiter.hit(account_id, w, rpm=1, cap=1, month_units=0)
     assert len(limiter._counters) == 3
 
 

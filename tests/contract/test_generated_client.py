@@ -280,6 +280,20 @@ def _account(api: Api) -> None:
     assert account.upcoming_invoice.currency == "USD" and Decimal(account.upcoming_invoice.total) >= Decimal("3.00")
 
 
+@calls("account_update")
+def _account_update(api: Api) -> None:
+    request = api.models.PatchedAccountUpdateRequest
+    assert api.ok("account", "Account").spend_cap is None
+    account = api.ok("account_update", "Account", body=request(spend_cap="13.00"))
+    # 3.00 fee, nothing included, 1.00 per 1,000: 10.00 of overage pays for 10,000 requests.
+    assert Decimal(account.spend_cap) == Decimal("13.00") and account.quota.cap == 10_000
+    assert api.ok("account_update", "Account", body=request()).spend_cap == "13.00"  # nothing sent, nothing changed
+    cleared = api.ok("account_update", "Account", body=request(spend_cap=None))
+    assert cleared.spend_cap is None and cleared.quota.cap is None
+    problem = api.problem("account_update", 400, body=request(spend_cap="-1.00"))
+    assert problem.code.value == "invalid_parameter" and "spend_cap" in problem.errors.additional_properties
+
+
 @calls("account_usage")
 def _account_usage(api: Api) -> None:
     usage = api.ok("account_usage", "AccountUsage", start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31))

@@ -75,7 +75,7 @@ def test_security_schemes(schema):
     flow = schemes["oauth2"]["flows"]["clientCredentials"]
     assert schemes["oauth2"]["type"] == "oauth2"
     assert flow["tokenUrl"] == "/o/token/"
-    assert set(flow["scopes"]) == {"weather:read", "account:read"}
+    assert set(flow["scopes"]) == {"weather:read", "account:read", "account:write"}
 
 
 @pytest.mark.parametrize("path", ["/v1/weather/current", "/v1/weather/forecast", "/v1/geocode",
