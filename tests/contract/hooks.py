@@ -12,6 +12,12 @@ hooks give every generated request exactly one location form; the schema is not 
   every check keeps its meaning.
 * ``before_add_examples`` (the examples phase, where case hooks do not run): each example
   request becomes one request per location form.
+
+``POST /v1/webhook-endpoints`` takes a ``url`` whose host must resolve to public addresses,
+which no schema can say; and the fuzzed server must not look names up (a DNS query would
+leave the machine). Every ``url`` the schema allows (a string of 1..2048 characters) becomes
+a loopback receiver's URL, which the server (``WEBHOOK_ALLOW_PRIVATE_TARGETS=1``) takes
+without a lookup; a ``url`` the schema refuses is left as it is, so a negative case stays one.
 """
 
 from __future__ import annotations
@@ -53,8 +59,25 @@ def _form_to_keep(query: dict[str, Any], targeted: str | None) -> tuple[str, ...
     return candidates[zlib.crc32(repr(sorted(query.items(), key=str)).encode()) % len(candidates)]
 
 
+WEBHOOK_ENDPOINTS = "/v1/webhook-endpoints"
+LOOPBACK_RECEIVER = "http://127.0.0.1:9/hooks"
+
+
+def with_loopback_url(operation: Any, body: Any) -> Any:
+    """``body`` with a schema-valid ``url`` replaced by the loopback receiver's."""
+    if operation is None or operation.path != WEBHOOK_ENDPOINTS or operation.method.upper() != "POST":
+        return body
+    if isinstance(body, dict) and isinstance(body.get("url"), str) and 1 <= len(body["url"]) <= 2048:
+        return {**body, "url": LOOPBACK_RECEIVER}
+    return body
+
+
 @schemathesis.hook
 def map_case(context: Any, case: Any) -> Any:
+    body = getattr(case, "body", None)
+    fixed_body = with_loopback_url(context.operation, body)
+    if fixed_body is not body:
+        case.body = fixed_body
     if not takes_location(context.operation):
         return case
     query = dict(case.query or {})
@@ -69,6 +92,11 @@ def map_case(context: Any, case: Any) -> Any:
 
 @schemathesis.hook
 def before_add_examples(context: Any, examples: list[Any]) -> None:
+    for case in examples:
+        body = getattr(case, "body", None)
+        fixed_body = with_loopback_url(context.operation, body)
+        if fixed_body is not body:
+            case.body = fixed_body
     if not takes_location(context.operation):
         return
     split = []

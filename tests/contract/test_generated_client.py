@@ -111,6 +111,8 @@ def server(django_db_setup, fake_openweather_server, tmp_path_factory) -> Iterat
         "OPENWEATHER_BASE_URL": fake_openweather_server.url,
         "OPENWEATHER_API_KEY": fake_openweather_server.api_key,
         "CACHE_KEY_PREFIX": f"genclient{os.getpid()}",
+        # The webhook endpoint made through the client is a loopback URL: no name to look up.
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
     }
     with production_server(tmp_path_factory.mktemp("gunicorn"), env) as running:
         yield running
@@ -311,6 +313,40 @@ def _account_invoices(api: Api) -> None:
     assert isinstance(invoice.issued_at, dt.datetime)
     assert [(line.kind.value, Decimal(line.amount)) for line in invoice.lines] == [
         ("fee", Decimal("3.00")), ("overage", Decimal("2.00"))]
+
+
+def _created_endpoint(api: Api) -> Any:
+    body = api.models.WebhookEndpointCreateRequest(
+        url="http://127.0.0.1:9/hooks", events=[api.models.WebhookEventType.JOB_COMPLETED])
+    response = api.call("webhook_endpoints_create", body=body)
+    assert response.status_code == 201, response.content
+    assert isinstance(response.parsed, api.models.WebhookEndpointCreated) and undeclared(response.parsed) == []
+    return response.parsed
+
+
+@calls("webhook_endpoints_create")
+def _webhook_endpoints_create(api: Api) -> None:
+    created = _created_endpoint(api)
+    assert created.id.startswith("we_") and created.secret.startswith("whsec_")
+    assert [e.value for e in created.events] == ["job.completed"] and isinstance(created.created_at, dt.datetime)
+    refused = api.problem("webhook_endpoints_create", 400, body=api.models.WebhookEndpointCreateRequest(
+        url="https://169.254.169.254/latest/meta-data/", events=[api.models.WebhookEventType.USAGE_THRESHOLD]))
+    assert "url" in refused.errors.additional_properties
+
+
+@calls("webhook_endpoints_list")
+def _webhook_endpoints_list(api: Api) -> None:
+    assert api.ok("webhook_endpoints_list", "WebhookEndpointList").endpoints == []
+    created = _created_endpoint(api)
+    (listed,) = api.ok("webhook_endpoints_list", "WebhookEndpointList").endpoints
+    assert (listed.id, listed.url) == (created.id, "http://127.0.0.1:9/hooks")
+
+
+@calls("webhook_endpoints_delete")
+def _webhook_endpoints_delete(api: Api) -> None:
+    created = _created_endpoint(api)
+    assert api.call("webhook_endpoints_delete", id=created.id).status_code == 204
+    assert api.problem("webhook_endpoints_delete", 404, id=created.id).code.value == "not_found"
 
 
 # --- The tests ---------------------------------------------------------------------------------

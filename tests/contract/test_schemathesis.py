@@ -42,6 +42,8 @@ def server(upstream, tmp_path):
         "OPENWEATHER_API_KEY": upstream.api_key,
         "DJANGO_DEBUG": "1",
         "CACHE_KEY_PREFIX": f"contract{os.getpid()}",
+        # Webhook endpoint URLs are loopback ones (hooks.py): no name is looked up.
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
     }
     if django_settings.REDIS_URL:
         env["REDIS_URL"] = django_settings.REDIS_URL
