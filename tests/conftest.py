@@ -15,6 +15,7 @@ from tests.factories import AccountFactory, api_key_for
 from tests.fakes.fixtures import fake_openweather, fake_openweather_server  # noqa: F401
 from tests.fakes.openweather import FakeOpenWeather
 from tests.support.client import RoutedClientHandler, routed_api_client
+from tests.support.network import fake_dns, network_guard  # noqa: F401 - for tests that send nothing out
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,10 @@ and then finds the row (``get_or_create``), so only the inserting check sends. W
 email cannot be handed to the mail server, the transaction rolls back and the next check
 sends it (an email that went out just before a failed commit is the one case sent twice).
 
-``usage_alerts_check`` returns the alerts it created, for the ``usage.threshold`` webhook:
-each row carries the counts it was made with (``included_requests``, ``used_requests``).
+The same transaction sends the ``usage.threshold`` webhook to the account's endpoints
+subscribed to it (``webhooks.services.webhook_event_send`` queues it with the row), with
+the counts the row was made with: ``{"threshold", "period_start", "included_requests",
+"used_requests"}``. ``usage_alerts_check`` returns the alerts it created.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
@@ -42,6 +45,7 @@ from billing.selectors import (
     spend_cap_for_account,
     usage_billable_for_accounts,
 )
+from webhooks.services import webhook_event_send
 
 logger = logging.getLogger(__name__)
 
@@ -104,12 +108,20 @@ def _alert_create(*, account_id: int, period: date, threshold: int, plan: Plan, 
             )
             if not created:
                 return None
+            # The webhook's rows and its queued task commit with the alert: sent once.
+            webhook_event_send(account_id=account_id, event_type="usage.threshold", data=_alert_data(alert))
             _alert_email(alert=alert, plan=plan)
     except OSError:  # smtplib's errors too: rolled back, so the next check sends it
         logger.warning("usage alert email for account %s (%s %%) failed; it is sent at the next check",
                        account_id, threshold, exc_info=True)
         return None
     return alert
+
+
+def _alert_data(alert: UsageAlert) -> dict[str, Any]:
+    """The ``usage.threshold`` event's data."""
+    return {"threshold": alert.threshold, "period_start": alert.period_start.isoformat(),
+            "included_requests": alert.included_requests, "used_requests": alert.used_requests}
 
 
 def _alert_email(*, alert: UsageAlert, plan: Plan) -> None:

@@ -3,6 +3,7 @@ period, however many checks run and however they interleave; checked by the usag
 
 from __future__ import annotations
 
+import json
 import smtplib
 import threading
 import time
@@ -24,6 +25,8 @@ from billing.services.usage import UsageRecord, usage_event_record
 from billing.services.usage_worker import UsageWorker
 from tests.billing.conftest import make_plan, subscribe
 from tests.factories import AccountFactory
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.services import webhook_endpoint_create
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +279,22 @@ def test_a_failing_check_never_holds_up_the_stream(redis, account, monkeypatch, 
     assert UsageWorker(client=redis, consumer="alerts-c").run_once() == 2
     assert redis.xlen("{wx}:usage:events") == 0
     assert "usage alerts of 1 accounts not checked" in caplog.text
+
+
+def test_the_alerts_go_as_usage_threshold_webhooks_to_subscribed_endpoints(hundred, mailoutbox, fake_dns,
+                                                                          network_guard):
+    fake_dns.add("hooks.example.com", "93.184.215.14")
+    alerts = webhook_endpoint_create(account_id=hundred.pk, url="https://hooks.example.com/usage",
+                                     events=["usage.threshold"])
+    webhook_endpoint_create(account_id=hundred.pk, url="https://hooks.example.com/jobs", events=["job.completed"])
+    _use(hundred, 85)
+    assert [a.threshold for a in usage_alerts_check(account_ids=[hundred.pk])] == [80]
+    assert usage_alerts_check(account_ids=[hundred.pk]) == []  # once per threshold and period
+    (delivery,) = WebhookDelivery.objects.filter(account=hundred)
+    assert delivery.url == alerts.url and delivery.event_type == "usage.threshold"
+    payload = json.loads(delivery.payload)
+    assert payload["type"] == "usage.threshold"
+    assert payload["data"] == {"threshold": 80, "period_start": month_start(timezone.now().date()).isoformat(),
+                               "included_requests": 100, "used_requests": 85}
+    assert WebhookEndpoint.objects.filter(account=hundred).count() == 2
+    assert not delivery.attempts.exists()  # queued for the worker, not sent here

@@ -1,5 +1,13 @@
-"""Jobs fixtures: the billing suite's plans and clean limiter, and the webhooks suite's fake
-DNS and network guard (autouse): no jobs test sends a packet outside 127.0.0.0/8."""
+"""Jobs fixtures: the billing suite's plans and clean limiter; the fake DNS and the network
+guard (``tests/support/network.py``) for every test: no jobs test sends a packet outside
+127.0.0.0/8."""
+
+import pytest
 
 from tests.billing.conftest import _clean_limiter, _standard_plans  # noqa: F401
-from tests.webhooks.conftest import fake_dns, network_guard  # noqa: F401
+from tests.support.network import FakeDns, NetworkGuard
+
+
+@pytest.fixture(autouse=True)
+def _no_packet_leaves(fake_dns: FakeDns, network_guard: NetworkGuard) -> None:
+    pass
