@@ -23,33 +23,39 @@ class ItemSerializer(serializers.Serializer):
     id = serializers.CharField(
         max_length=MAX_ITEM_ID, help_text="Your id for the item, echoed in its result; unique in the request."
     )
-    endpoint = serializers.ChoiceField(
-        choices=sorted(OPERATIONS), help_text="The operation, as its path under `/v1/`."
+    endpoint = serializers.CharField(
+        max_length=64,
+        help_text="The operation, as its path under `/v1/`: " + ", ".join(f"`{name}`" for name in sorted(OPERATIONS))
+                  + ". Another name is that item's 400.",
     )
     params = serializers.DictField(
         required=False, default=dict,
-        help_text="The operation's query parameters, e.g. `{\"q\": \"London,GB\", \"units\": \"metric\"}`.",
+        help_text="The operation's query parameters, e.g. `{\"q\": \"London,GB\", \"units\": \"metric\"}`; "
+                  "invalid ones are that item's 400.",
     )
 
     def to_internal_value(self, data: Any) -> Any:
-        # Only the id is the envelope's; the endpoint and params are checked per item
-        # (``jobs.services.item_run``), so keep them as given.
+        # The shape is the envelope's (an object with a string id and endpoint and an object
+        # of params); what the endpoint and params say is checked per item
+        # (``jobs.items.item_run``), so the params are kept as given.
         if not isinstance(data, dict):
             raise serializers.ValidationError("Each request is an object with id, endpoint and params.")
-        try:
-            item_id = self.fields["id"].run_validation(data.get("id", serializers.empty))
-        except serializers.ValidationError as e:
-            raise serializers.ValidationError({"id": e.detail}) from e
-        return {"id": item_id, "endpoint": data.get("endpoint"), "params": data.get("params", {})}
+        value: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for name in ("id", "endpoint", "params"):
+            field = self.fields[name]
+            try:
+                value[name] = field.run_validation(data.get(name, serializers.empty))
+            except serializers.ValidationError as e:
+                errors[name] = e.detail
+        if errors:
+            raise serializers.ValidationError(errors)
+        value["params"] = data.get("params", {})
+        return value
 
 
 class _Requests(serializers.Serializer):
-    max_items = MAX_BATCH_ITEMS
-    requests = ItemSerializer(many=True, allow_empty=False)
-
     def validate_requests(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if len(items) > self.max_items:
-            raise serializers.ValidationError(f"Give at most {self.max_items} requests.")
         seen: set[str] = set()
         repeated = sorted({i["id"] for i in items if i["id"] in seen or seen.add(i["id"])})  # type: ignore[func-returns-value]
         if repeated:
@@ -57,15 +63,18 @@ class _Requests(serializers.Serializer):
         return items
 
 
-class BatchRequestSerializer(_Requests):
-    max_items = MAX_BATCH_ITEMS
+class BatchSerializer(_Requests):
+    requests = serializers.ListField(child=ItemSerializer(), min_length=1, max_length=MAX_BATCH_ITEMS,
+                                     help_text=f"1 to {MAX_BATCH_ITEMS} requests, answered in this order.")
 
 
-class JobRequestSerializer(_Requests):
-    max_items = MAX_JOB_ITEMS
+class JobCreateSerializer(_Requests):
+    requests = serializers.ListField(child=ItemSerializer(), min_length=1, max_length=MAX_JOB_ITEMS,
+                                     help_text=f"1 to {MAX_JOB_ITEMS} requests, answered in this order.")
     callback_url = serializers.CharField(
         required=False, max_length=2048,
-        help_text="An `https` URL that receives the signed `job.completed` event when the job ends.",
+        help_text="An `https` URL (port 443, public addresses only) that receives the signed "
+                  "`job.completed` event when the job ends.",
     )
 
 
@@ -86,32 +95,35 @@ class BatchResultSerializer(serializers.Serializer):
     results = ItemResultSerializer(many=True, help_text="One result per request, in the request's order.")
 
 
-class DeliverySerializer(serializers.Serializer):
+class JobCallbackAttemptSerializer(serializers.Serializer):
     attempt = serializers.IntegerField()
     at = serializers.DateTimeField()
     status_code = serializers.IntegerField(allow_null=True, help_text="Empty when the receiver did not answer.")
 
 
-class CallbackSerializer(serializers.Serializer):
+class JobCallbackSerializer(serializers.Serializer):
     url = serializers.CharField()
-    deliveries = DeliverySerializer(many=True)
+    deliveries = JobCallbackAttemptSerializer(many=True)
+
+
+JOB_STATUSES = ("queued", "running", "succeeded", "failed")
 
 
 class JobSerializer(serializers.Serializer):
     id = serializers.CharField()
-    status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed"])
+    status = serializers.ChoiceField(choices=JOB_STATUSES)
     total = serializers.IntegerField()
     done = serializers.IntegerField(help_text="Items finished, whatever their status.")
     failed_items = serializers.IntegerField(help_text="Finished items whose status is not 200.")
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     results = ItemResultSerializer(many=True, required=False, help_text="When the job has finished.")
-    callback = CallbackSerializer(allow_null=True, required=False)
+    callback = JobCallbackSerializer(allow_null=True, required=False)
 
 
 class JobCreatedSerializer(serializers.Serializer):
     id = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=JOB_STATUSES)
     created_at = serializers.DateTimeField()
     total = serializers.IntegerField()
 

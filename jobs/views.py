@@ -16,6 +16,8 @@ from billing.throttles import RateState, limiter_settle
 from jobs import serializers as s
 from jobs.idempotency import (
     HEADER,
+    KEY_PATTERN,
+    MAX_KEY,
     Replay,
     idempotency_claim,
     idempotency_complete,
@@ -31,7 +33,8 @@ from weatherapi.scopes import WEATHER_READ
 from webhooks.targets import callback_url_check
 
 _IDEMPOTENCY_KEY = OpenApiParameter(
-    HEADER, location=OpenApiParameter.HEADER, required=False, type=str,
+    HEADER, location=OpenApiParameter.HEADER, required=False,
+    type={"type": "string", "minLength": 1, "maxLength": MAX_KEY, "pattern": f"^{KEY_PATTERN.pattern}$"},
     description="Any unique string (e.g. a UUID), at most 255 characters: a repeated request with the same "
                 "key and body gets the first answer again for 24 hours (header `Idempotent-Replayed: true`) "
                 "and runs and bills nothing more.",
@@ -59,7 +62,7 @@ class EnvelopeView(ApiView):
     validates the envelope, so that a batch's throttle counts each item
     (``metered_items``); an invalid envelope counts as one request."""
 
-    envelope_serializer: type[s._Requests] = s.BatchRequestSerializer
+    envelope_serializer: type[s._Requests] = s.BatchSerializer
     counts_items = True
     _envelope: dict[str, Any] | None = None
     _claim: IdempotentRequest | None = None
@@ -131,7 +134,7 @@ class BatchView(EnvelopeView):
                     "per-minute limit and the monthly quota (a batch larger than what is left of the "
                     "minute is refused whole, 429), and each item answered 200 is billed as one request "
                     "of its endpoint.",
-        request=s.BatchRequestSerializer,
+        request=s.BatchSerializer,
         parameters=[_IDEMPOTENCY_KEY],
         examples=[_BATCH_REQUEST_EXAMPLE],
         responses={200: OpenApiResponse(s.BatchResultSerializer, description="One result per request, in order."),
@@ -162,7 +165,7 @@ class JobPagination(CursorPagination):
 class JobsView(EnvelopeView):
     required_scopes = (WEATHER_READ,)
     metering_endpoint = "jobs"
-    envelope_serializer = s.JobRequestSerializer
+    envelope_serializer = s.JobCreateSerializer
     # Each item counts toward the minute and the month when the worker runs it.
     counts_items = False
 
@@ -175,7 +178,7 @@ class JobsView(EnvelopeView):
                     "`callback_url` (https) that receives the signed `job.completed` event (Standard "
                     "Webhooks; your signing secret is in the portal). Each item answered 200 is billed as "
                     "one request of its endpoint, once, whatever retries happen. Results are kept for 7 days.",
-        request=s.JobRequestSerializer,
+        request=s.JobCreateSerializer,
         parameters=[_IDEMPOTENCY_KEY],
         responses={202: OpenApiResponse(s.JobCreatedSerializer, description="Queued."), **_POST_ERRORS},
         tags=["batch and jobs"],

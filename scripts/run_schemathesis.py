@@ -63,7 +63,7 @@ def main() -> int:
         # Webhook endpoint URLs are loopback ones (tests/contract/hooks.py): no name is looked up.
         server_env["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = "1"
         with GunicornServer(server_env, workers=2, threads=8, log_path=Path(tmp) / "gunicorn.log") as server:
-            command = st_command(base_url=server.url, api_key=key, mode=args.mode,
+            command = st_command(base_url=server.url, api_key=key, mode=args.mode, postgresql=False,
                                  max_examples=args.max_examples, seed=args.seed, extra=extra)
             print("$", " ".join(c if "X-API-Key" not in c else "'X-API-Key: ***'" for c in command), flush=True)
             result = run_st(command)

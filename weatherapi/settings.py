@@ -408,6 +408,7 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode": "weatherapi.api.ERROR_CODES",
         "Units": "forecasts.serializers.UNITS",
         "WebhookEventType": "webhooks.models.EVENT_TYPES",
+        "JobStatus": "jobs.serializers.JOB_STATUSES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -13,11 +13,13 @@ hooks give every generated request exactly one location form; the schema is not 
 * ``before_add_examples`` (the examples phase, where case hooks do not run): each example
   request becomes one request per location form.
 
-``POST /v1/webhook-endpoints`` takes a ``url`` whose host must resolve to public addresses,
-which no schema can say; and the fuzzed server must not look names up (a DNS query would
-leave the machine). Every ``url`` the schema allows (a string of 1..2048 characters) becomes
-a loopback receiver's URL, which the server (``WEBHOOK_ALLOW_PRIVATE_TARGETS=1``) takes
-without a lookup; a ``url`` the schema refuses is left as it is, so a negative case stays one.
+``POST /v1/webhook-endpoints`` takes a ``url`` and ``POST /v1/jobs`` a ``callback_url``
+whose host must resolve to public addresses, which no schema can say; and the fuzzed server
+must not look names up (a DNS query would leave the machine). Every such URL the schema
+allows (a string of 1..2048 characters) becomes a loopback receiver's URL, which the server
+(``WEBHOOK_ALLOW_PRIVATE_TARGETS=1``) takes without a lookup; a URL the schema refuses is left
+as it is, so a negative case stays one. The items of ``POST /v1/batch`` and ``/v1/jobs``
+must have unique ids, which no schema can say either: a repeated one is renamed.
 """
 
 from __future__ import annotations
@@ -59,16 +61,39 @@ def _form_to_keep(query: dict[str, Any], targeted: str | None) -> tuple[str, ...
     return candidates[zlib.crc32(repr(sorted(query.items(), key=str)).encode()) % len(candidates)]
 
 
-WEBHOOK_ENDPOINTS = "/v1/webhook-endpoints"
 LOOPBACK_RECEIVER = "http://127.0.0.1:9/hooks"
+# The operations whose body names a URL we would call, and that URL's field.
+URL_FIELDS = {"/v1/webhook-endpoints": "url", "/v1/jobs": "callback_url"}
+MANY_REQUESTS = frozenset({"/v1/batch", "/v1/jobs"})
+
+
+def _unique_ids(body: dict[str, Any]) -> dict[str, Any]:
+    """A batch's or job's items with unique ids, which a schema cannot require: a repeated
+    id becomes ``<id>~<n>`` (still at most 100 characters)."""
+    items = body.get("requests")
+    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in items):
+        return body
+    seen: set[str] = set()
+    fixed = []
+    for n, item in enumerate(items):
+        item_id = item["id"]
+        if item_id in seen and 1 <= len(item_id) <= 100:
+            item_id = f"{item_id[:90]}~{n}"
+        seen.add(item_id)
+        fixed.append({**item, "id": item_id} if item_id != item["id"] else item)
+    return {**body, "requests": fixed} if fixed != items else body
 
 
 def with_loopback_url(operation: Any, body: Any) -> Any:
-    """``body`` with a schema-valid ``url`` replaced by the loopback receiver's."""
-    if operation is None or operation.path != WEBHOOK_ENDPOINTS or operation.method.upper() != "POST":
+    """``body`` with a schema-valid URL we would call replaced by the loopback receiver's,
+    and a batch's or job's ids made unique."""
+    if operation is None or operation.method.upper() != "POST" or not isinstance(body, dict):
         return body
-    if isinstance(body, dict) and isinstance(body.get("url"), str) and 1 <= len(body["url"]) <= 2048:
-        return {**body, "url": LOOPBACK_RECEIVER}
+    field = URL_FIELDS.get(operation.path)
+    if field is not None and isinstance(body.get(field), str) and 1 <= len(body[field]) <= 2048:
+        body = {**body, field: LOOPBACK_RECEIVER}
+    if operation.path in MANY_REQUESTS:
+        body = _unique_ids(body)
     return body
 
 
