@@ -26,7 +26,8 @@ def is_billable(*, endpoint: str, status: int, mode: str, method: str) -> bool:
 
 
 # How the portal's usage pages name the endpoints a usage event records (the views'
-# ``metering_endpoint``); a name not listed is shown as it is.
+# ``metering_endpoint``; a batch's or a job's items are recorded as their own endpoints); a
+# name not listed is shown as it is.
 ENDPOINT_PATHS = {
     "weather.current": "/v1/weather/current",
     "weather.forecast": "/v1/weather/forecast",
@@ -36,6 +37,12 @@ ENDPOINT_PATHS = {
     "account": "/v1/account",
     "account.usage": "/v1/account/usage",
     "account.invoices": "/v1/account/invoices",
+    "batch": "/v1/batch",
+    "jobs": "/v1/jobs",
+    "jobs.get": "/v1/jobs/{id}",
+    "webhook_endpoints": "/v1/webhook-endpoints",
+    "webhook_endpoint": "/v1/webhook-endpoints/{id}",
+    "unknown": "(a batch or job item naming no endpoint)",
 }
 
 

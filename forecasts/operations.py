@@ -37,8 +37,15 @@ class Operation:
                 f"{nested[0]}: Give a string or a number.",
                 errors={k: ["Give a string or a number."] for k in nested},
             )
-        as_query = {str(k): v if isinstance(v, str) else _scalar(v) for k, v in params.items()}
+        as_query = {_as_query_text(str(k)): _as_query_text(v if isinstance(v, str) else _scalar(v))
+                    for k, v in params.items()}
         return dict(query_validator(self.query_serializer).run_validation(as_query))
+
+
+def _as_query_text(text: str) -> str:
+    """The text as a query string could carry it: Django decodes a query string as UTF-8,
+    replacing what does not decode; a JSON string can also hold lone surrogates."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def _scalar(value: Any) -> str:

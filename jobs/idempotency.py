@@ -3,8 +3,9 @@
 The first request with a key claims it (a row, ``status`` 0) before it runs; its 2xx
 answer is stored and replayed to every request with the same key, path and account for
 24 hours, byte for byte. A request that fails otherwise gives the key back, so that the
-client's retry runs. The same key with a different body is a 400; the same key while the
-first request is still being answered is a 409 ``conflict`` (retry after a moment).
+client's retry runs. The same key with another body, or while the first request is still
+being answered, is a 409 ``conflict`` (the IETF draft's 422 for the first case is not an
+error of this API; its 409 for the second is).
 A replay runs nothing and bills nothing.
 """
 
@@ -57,8 +58,7 @@ def idempotency_claim(*, account_id: int, path: str, key: str, body: bytes) -> I
             IdempotentRequest.objects.filter(pk=first.pk, created_at=first.created_at).delete()
             continue  # expired: this request is a new one
         if first.fingerprint != fingerprint:
-            raise InvalidParameter(f"This {HEADER} was used with a different request body.",
-                                   errors={HEADER: ["Used with a different request body; use a new key."]})
+            raise Conflict(f"This {HEADER} was used for a request with another body; use a new key.")
         if first.status == 0:
             raise Conflict(f"A request with this {HEADER} is still being answered; retry shortly.",
                            retry_after=1)

@@ -43,8 +43,10 @@ class ItemResult:
     latency_ms: int
 
     def render(self) -> bytes:
-        """``{"id", "status", "body"}``, the answer's bytes spliced in, not decoded again."""
-        return b'{"id":' + json.dumps(self.id, ensure_ascii=False).encode() + b',"status":' + \
+        """``{"id", "status", "body"}``, the answer's bytes spliced in, not decoded again. The
+        id in ASCII JSON: a caller's id may hold any code point a JSON string can, a lone
+        surrogate included, which no UTF-8 encoder takes."""
+        return b'{"id":' + json.dumps(self.id).encode() + b',"status":' + \
             str(self.status).encode() + b',"body":' + self.body + b"}"
 
     def usage_record(self, *, principal: Principal, request_id: str, event_id: uuid.UUID | None = None) -> UsageRecord:
@@ -56,9 +58,10 @@ class ItemResult:
 
 
 def problem_bytes(error: ApplicationError) -> bytes:
+    # ASCII JSON: the detail may quote what the caller sent (see ``ItemResult.render``).
     return json.dumps(
         problem_body(code=error.code, status=error.status, detail=error.detail, errors=error.errors),
-        ensure_ascii=False, separators=(",", ":"),
+        separators=(",", ":"),
     ).encode()
 
 

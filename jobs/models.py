@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 from django.db import models
 
@@ -53,10 +55,11 @@ class Job(models.Model):
 class JobItem(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
     index = models.PositiveIntegerField()
-    item_id = models.CharField(max_length=100)
-    # As the caller gave them: an unknown endpoint or bad params are the item's 400.
-    endpoint = models.JSONField()
-    params = models.JSONField()
+    # The item as the caller gave it, ``{"id", "endpoint", "params"}``, in ASCII JSON: an
+    # unknown endpoint or bad params are the item's 400, and any string a JSON document can
+    # hold (NUL, a lone surrogate) is stored as it came (PostgreSQL's text and jsonb take
+    # neither as such).
+    request = models.TextField()
     status = models.PositiveSmallIntegerField(null=True, blank=True)
     body = models.BinaryField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -66,6 +69,12 @@ class JobItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}#{self.index}"
+
+    @property
+    def asked(self) -> dict[str, Any]:
+        """The item as the caller gave it."""
+        value: dict[str, Any] = json.loads(self.request)
+        return value
 
 
 class IdempotentRequest(models.Model):

@@ -60,8 +60,8 @@ def job_document(*, job: Job, results: bool, callback: bool = True) -> dict[str,
     }
     if results and job.finished_at is not None:
         doc["results"] = [
-            {"id": item_id, "status": status, "body": json.loads(bytes(body or b"{}"))}
-            for item_id, status, body in job.items.order_by("index").values_list("item_id", "status", "body")
+            {"id": json.loads(request)["id"], "status": status, "body": json.loads(bytes(body or b"{}"))}
+            for request, status, body in job.items.order_by("index").values_list("request", "status", "body")
         ]
     if callback:
         doc["callback"] = _callback(job)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -19,11 +20,26 @@ MAX_JOB_ITEMS = 1000
 MAX_ITEM_ID = 100
 
 
+class JsonText(serializers.CharField):
+    """A JSON string kept as it came: not a number turned into text, not trimmed, any code
+    point a JSON string can hold (items are stored and echoed as ASCII JSON)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 class ItemSerializer(serializers.Serializer):
-    id = serializers.CharField(
+    id = JsonText(
         max_length=MAX_ITEM_ID, help_text="Your id for the item, echoed in its result; unique in the request."
     )
-    endpoint = serializers.CharField(
+    endpoint = JsonText(
         max_length=64,
         help_text="The operation, as its path under `/v1/`: " + ", ".join(f"`{name}`" for name in sorted(OPERATIONS))
                   + ". Another name is that item's 400.",

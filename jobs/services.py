@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid
@@ -99,7 +100,8 @@ def job_create(
             created_at=now, expires_at=now + RESULTS_KEPT,
         )
         JobItem.objects.bulk_create(
-            JobItem(job=job, index=i, item_id=item["id"], endpoint=item["endpoint"], params=item["params"])
+            JobItem(job=job, index=i, request=json.dumps(
+                {"id": item["id"], "endpoint": item["endpoint"], "params": item["params"]}, separators=(",", ":")))
             for i, item in enumerate(items)
         )
         _job_run_defer(job)
@@ -128,13 +130,15 @@ def _admit(principal: Principal) -> tuple[int, RateState | None]:
 
 
 def _item_answer(principal: Principal, item: JobItem) -> tuple[ItemResult, RateState | None]:
+    asked = item.asked
     verdict, state = _admit(principal)
     if verdict == QUOTA_EXCEEDED and state is not None:
         error = QuotaExceeded(f"The monthly quota of {state.month_limit} requests of your plan is used up.")
-        return ItemResult(item.item_id, error.status, problem_bytes(error), "unknown", None, 0), state
+        return ItemResult(asked["id"], error.status, problem_bytes(error), "unknown", None, 0), state
     for attempt in range(UPSTREAM_ATTEMPTS):
         with upstream_budget_waits():
-            result = item_run(principal=principal, item_id=item.item_id, endpoint=item.endpoint, params=item.params)
+            result = item_run(principal=principal, item_id=asked["id"], endpoint=asked["endpoint"],
+                              params=asked["params"])
         if result.status not in (503, 504):
             break
         # The provider failing (or another worker's call for the same place given up on):

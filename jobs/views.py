@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.http import HttpResponse
@@ -26,23 +27,36 @@ from jobs.idempotency import (
 from jobs.models import IdempotentRequest
 from jobs.selectors import job_document, job_get_for_account, job_list_for_account
 from jobs.services import batch_run, job_create
-from weatherapi.api import ACCOUNT_ERRORS, COMMON_ERRORS, ApiView, json_bytes_response, problem
+from weatherapi.api import (
+    ACCOUNT_ERRORS,
+    COMMON_ERRORS,
+    CONFLICT,
+    PROBLEM_MEDIA_TYPE,
+    ApiView,
+    json_bytes_response,
+    problem,
+    problem_example,
+)
 from weatherapi.context import request_context
-from weatherapi.errors import NotFound
+from weatherapi.errors import InvalidParameter
+from weatherapi.errors import NotFound as JobNotFound
 from weatherapi.scopes import WEATHER_READ
 from webhooks.targets import callback_url_check
 
 _IDEMPOTENCY_KEY = OpenApiParameter(
     HEADER, location=OpenApiParameter.HEADER, required=False,
     type={"type": "string", "minLength": 1, "maxLength": MAX_KEY, "pattern": f"^{KEY_PATTERN.pattern}$"},
+    examples=[OpenApiExample("A UUID", value="9b2f0c1e-5d7a-4f63-8a1e-2c4b6d8e0f12")],
     description="Any unique string (e.g. a UUID), at most 255 characters: a repeated request with the same "
                 "key and body gets the first answer again for 24 hours (header `Idempotent-Replayed: true`) "
                 "and runs and bills nothing more.",
 )
-_POST_ERRORS = {
-    **COMMON_ERRORS,
-    (409, "application/problem+json"): problem(
-        "`conflict`: a request with the same `Idempotency-Key` is still being answered."),
+_POST_ERRORS = {**COMMON_ERRORS, (409, PROBLEM_MEDIA_TYPE): CONFLICT}
+_JOB_ERRORS = {
+    **ACCOUNT_ERRORS,
+    (404, PROBLEM_MEDIA_TYPE): problem(
+        "`not_found`: the account has no job of that id (another account's job is not found either).",
+        problem_example("not_found", 404, "No such job.")),
 }
 
 _BATCH_REQUEST_EXAMPLE = OpenApiExample(
@@ -161,6 +175,16 @@ class JobPagination(CursorPagination):
     page_size_query_param = "limit"
     ordering = ("-created_at", "-id")
 
+    def get_page_size(self, request: Any) -> int:
+        # DRF quietly clamps or ignores a bad size; the API answers a bad parameter with a 400.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise InvalidParameter(f"limit: Give a whole number from 1 to {self.max_page_size}.",
+                                   errors={"limit": [f"Give a whole number from 1 to {self.max_page_size}."]})
+        return int(raw)
+
 
 class JobsView(EnvelopeView):
     required_scopes = (WEATHER_READ,)
@@ -202,9 +226,17 @@ class JobsView(EnvelopeView):
         summary="Your jobs",
         description="The account's jobs, newest first, without their results; `next` and `previous` are the "
                     "URLs of the neighbouring pages.",
-        parameters=[OpenApiParameter("cursor", str, description="From `next` or `previous`."),
-                    OpenApiParameter("limit", int, description="Jobs per page, 1 to 100 (default 20).")],
-        responses={200: OpenApiResponse(s.JobPageSerializer, description="A page of jobs."), **ACCOUNT_ERRORS},
+        parameters=[
+            OpenApiParameter("cursor", str, description="From `next` or `previous`.",
+                             examples=[OpenApiExample("A page's cursor", value="cD0yMDI2LTEyLTA0")]),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                             description="Jobs per page, 1 to 100 (default 20).",
+                             examples=[OpenApiExample("Twenty", value=20)]),
+        ],
+        responses={200: OpenApiResponse(s.JobPageSerializer, description="A page of jobs."), **COMMON_ERRORS,
+                   (404, PROBLEM_MEDIA_TYPE): problem(
+                       "`not_found`: the `cursor` names no page (use the `next` and `previous` links).",
+                       problem_example("not_found", 404, "No such resource."))},
         tags=["batch and jobs"],
     )
     def get(self, request: Request) -> Response:
@@ -225,11 +257,15 @@ class JobDetailView(ApiView):
         description="Progress (`done` of `total`, `failed_items`), and once finished each item's result as "
                     "in `POST /v1/batch`; the callback's delivery attempts with the answer codes. Another "
                     "account's job is a 404.",
-        responses={200: OpenApiResponse(s.JobSerializer, description="The job."), **ACCOUNT_ERRORS},
+        parameters=[OpenApiParameter("job_id", str, OpenApiParameter.PATH, description="The job's id, `job_…`.",
+                                     examples=[OpenApiExample("A job", value="job_6f1d2c3b4a5948e7b6c5d4e3f2a1b0c9")])],
+        responses={200: OpenApiResponse(s.JobSerializer, description="The job."), **_JOB_ERRORS},
         tags=["batch and jobs"],
     )
-    def get(self, request: Request, job_id: str) -> Response:
+    def get(self, request: Request, job_id: str) -> HttpResponse:
         job = job_get_for_account(account_id=principal_of(request).account_id, public_id=job_id)
         if job is None:
-            raise NotFound("No such job.")
-        return Response(job_document(job=job, results=True))
+            raise JobNotFound("No such job.")
+        # ASCII JSON: the items' ids may hold any code point a JSON string can (a lone
+        # surrogate, which no UTF-8 encoder takes).
+        return json_bytes_response(json.dumps(job_document(job=job, results=True), separators=(",", ":")).encode())

@@ -39,7 +39,7 @@ class ProblemSerializer(serializers.Serializer):
 PROBLEM_MEDIA_TYPE = PROBLEM_CONTENT_TYPE
 
 
-def _example(code: str, status: int, detail: str, *, name: str = "", **extra: Any) -> OpenApiExample:
+def problem_example(code: str, status: int, detail: str, *, name: str = "", **extra: Any) -> OpenApiExample:
     return OpenApiExample(
         name or code,
         value={"type": ERROR_TYPE_BASE + code, "title": TITLES[code], "status": status, "detail": detail,
@@ -59,39 +59,39 @@ def _key(status: int) -> tuple[int, str]:
 INVALID_PARAMETER = problem(
     "`invalid_parameter`: a parameter is missing, malformed, out of range or given twice; "
     "`errors` names each offending parameter.",
-    _example("invalid_parameter", 400, "lat: Ensure this value is less than or equal to 90.",
+    problem_example("invalid_parameter", 400, "lat: Ensure this value is less than or equal to 90.",
              errors={"lat": ["Ensure this value is less than or equal to 90."]}),
 )
 UNAUTHENTICATED = problem(
     "`authentication_required` (no credential) or `invalid_credentials` (unknown, revoked or "
     "expired key or token).",
-    _example("authentication_required", 401, "Send an API key in X-API-Key or an OAuth2 bearer token."),
-    _example("invalid_credentials", 401, "The credentials are invalid."),
+    problem_example("authentication_required", 401, "Send an API key in X-API-Key or an OAuth2 bearer token."),
+    problem_example("invalid_credentials", 401, "The credentials are invalid."),
 )
 FORBIDDEN = problem(
     "`permission_denied`: the OAuth2 token lacks the operation's scope, or the account is suspended.",
-    _example("permission_denied", 403, "The token lacks the scope weather:read."),
+    problem_example("permission_denied", 403, "The token lacks the scope weather:read."),
 )
 THROTTLED = problem(
     "`rate_limited` (the plan's per-minute burst is used up) or `quota_exceeded` (the monthly "
     "quota of a plan without overage is used up). Wait `Retry-After` seconds.",
-    _example("rate_limited", 429, "Your plan allows 60 requests a minute."),
-    _example("quota_exceeded", 429, "The monthly quota of 1000000 requests of your plan is used up."),
+    problem_example("rate_limited", 429, "Your plan allows 60 requests a minute."),
+    problem_example("quota_exceeded", 429, "The monthly quota of 1000000 requests of your plan is used up."),
 )
 SERVICE_UNAVAILABLE = problem(
     "`service_unavailable`: the service cannot check credentials or record usage right now. "
     "Retry after `Retry-After` seconds.",
-    _example("service_unavailable", 503, "Usage cannot be recorded right now."),
+    problem_example("service_unavailable", 503, "Usage cannot be recorded right now."),
 )
 UPSTREAM_UNAVAILABLE = problem(
     "`upstream_unavailable` (the weather provider failed and no stale copy is cached) or "
     "`service_unavailable`. Retry after `Retry-After` seconds.",
-    _example("upstream_unavailable", 503, "The weather provider is unavailable; try again shortly."),
-    _example("service_unavailable", 503, "Usage cannot be recorded right now."),
+    problem_example("upstream_unavailable", 503, "The weather provider is unavailable; try again shortly."),
+    problem_example("service_unavailable", 503, "Usage cannot be recorded right now."),
 )
 UPSTREAM_TIMEOUT = problem(
     "`upstream_timeout`: the weather provider did not answer in time and no stale copy is cached.",
-    _example("upstream_timeout", 504, "The weather provider did not answer in time; try again shortly."),
+    problem_example("upstream_timeout", 504, "The weather provider did not answer in time; try again shortly."),
 )
 # The weather operations' 400 also covers their location rule (forecasts.schema).
 LOCATION_INVALID_PARAMETER = problem(
@@ -99,19 +99,24 @@ LOCATION_INVALID_PARAMETER = problem(
     "location is not exactly one of `lat` and `lon` (both), `q` or `zip` (none, several, or one of "
     "`lat`/`lon` alone); `errors` names each offending parameter (`location` when the forms are "
     "not exactly one).",
-    _example("invalid_parameter", 400, "lat: Ensure this value is less than or equal to 90.",
+    problem_example("invalid_parameter", 400, "lat: Ensure this value is less than or equal to 90.",
              errors={"lat": ["Ensure this value is less than or equal to 90."]}),
-    _example("invalid_parameter", 400, "location: Give exactly one location: lat and lon, q, or zip.",
+    problem_example("invalid_parameter", 400, "location: Give exactly one location: lat and lon, q, or zip.",
              name="not exactly one location",
              errors={"location": ["Give exactly one location: lat and lon, q, or zip."]}),
 )
+CONFLICT = problem(
+    "`conflict`: the `Idempotency-Key` was used for a request with another body, or that request "
+    "is still being answered (retry after `Retry-After` seconds).",
+    problem_example("conflict", 409, "A request with this Idempotency-Key is still being answered; retry shortly."),
+)
 LOCATION_NOT_FOUND = problem(
     "`location_not_found`: no place matches `q` or `zip`.",
-    _example("location_not_found", 404, "No place matches 'Atlantis'."),
+    problem_example("location_not_found", 404, "No place matches 'Atlantis'."),
 )
 ACCOUNT_NOT_FOUND = problem(
     "`not_found`: the credential's account no longer exists.",
-    _example("not_found", 404, "No such account."),
+    problem_example("not_found", 404, "No such account."),
 )
 
 # Errors of every authenticated /v1/ operation (plus 400 where it takes parameters).

@@ -139,7 +139,9 @@ def _payload(*, event_type: str, data: Mapping[str, Any], at: datetime) -> str:
     timestamp = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return json.dumps(
         {"type": event_type, "timestamp": timestamp, "data": data},
-        cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"),
+        # ASCII: a caller's item id may hold any code point a JSON string can (even a lone
+        # surrogate), and the payload is stored and signed as it is.
+        cls=DjangoJSONEncoder, ensure_ascii=True, separators=(",", ":"),
     )
 
 

@@ -15,6 +15,7 @@ import importlib
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,11 +27,13 @@ import attrs
 import httpx
 import pytest
 import yaml
+from django.db import connection
 
 from accounts.services import api_key_create
 from billing.models import Subscription, UsageDaily
 from billing.services import plan_upsert, subscription_change
 from billing.services.invoices import billing_period_close
+from jobs.services import job_run
 from tests.factories import AccountFactory
 from tests.support.production import HTTPS, production_server
 
@@ -347,6 +350,73 @@ def _webhook_endpoints_delete(api: Api) -> None:
     created = _created_endpoint(api)
     assert api.call("webhook_endpoints_delete", id=created.id).status_code == 204
     assert api.problem("webhook_endpoints_delete", 404, id=created.id).code.value == "not_found"
+
+
+def _items(api: Api) -> list[Any]:
+    item, params = api.models.ItemRequest, api.models.ItemRequestParams
+    return [
+        item(id="london", endpoint="weather/current", params=params.from_dict({"q": "London,GB"})),
+        item(id="bad", endpoint="weather/current", params=params.from_dict({"lat": 95, "lon": 0})),
+    ]
+
+
+@calls("batch")
+def _batch(api: Api) -> None:
+    body = api.models.BatchRequest(requests=_items(api))
+    result = api.ok("batch", "BatchResult", body=body, idempotency_key="genclient-batch-1")
+    assert [(r.id, r.status) for r in result.results] == [("london", 200), ("bad", 400)]
+    assert result.results[0].body.additional_properties["location"]["name"] == "London"
+    assert result.results[1].body.additional_properties["code"] == "invalid_parameter"
+    replayed = api.call("batch", body=body, idempotency_key="genclient-batch-1")
+    assert replayed.status_code == 200 and replayed.headers["Idempotent-Replayed"] == "true"
+    assert api.problem("batch", 400, body=api.models.BatchRequest(requests=[])).code.value == "invalid_parameter"
+
+
+def _created_job(api: Api) -> Any:
+    response = api.call("jobs_create", client=api.sandbox, body=api.models.JobCreateRequest(requests=_items(api)))
+    if connection.vendor != "postgresql":
+        # The documented answer of a server on SQLite: no task queue.
+        assert response.status_code == 503 and response.parsed.code.value == "service_unavailable"
+        return None
+    assert response.status_code == 202, response.content
+    assert isinstance(response.parsed, api.models.JobCreated) and undeclared(response.parsed) == []
+    assert response.headers["Location"] == f"/v1/jobs/{response.parsed.id}"
+    return response.parsed
+
+
+@calls("jobs_create")
+def _jobs_create(api: Api) -> None:
+    created = _created_job(api)
+    if created is not None:
+        assert created.status.value == "queued" and created.total == 2 and created.id.startswith("job_")
+        assert isinstance(created.created_at, dt.datetime)
+
+
+@calls("jobs_get")
+def _jobs_get(api: Api) -> None:
+    created = _created_job(api)
+    if created is None:
+        return
+    queued = api.ok("jobs_get", "Job", client=api.sandbox, job_id=created.id)
+    assert (queued.status.value, queued.done, queued.total) == ("queued", 0, 2)
+    job_run(job_id=uuid.UUID(hex=created.id.removeprefix("job_")))  # what the worker does
+    job = api.ok("jobs_get", "Job", client=api.sandbox, job_id=created.id)
+    assert (job.status.value, job.done, job.failed_items) == ("succeeded", 2, 1)
+    assert isinstance(job.finished_at, dt.datetime) and job.callback is None
+    assert [(r.id, r.status) for r in job.results] == [("london", 200), ("bad", 400)]
+    assert api.ok("jobs_get", "Job", job_id=created.id).id == created.id  # the account's other key
+    assert api.problem("jobs_get", 404, client=api.sandbox, job_id="job_" + "0" * 32).code.value == "not_found"
+
+
+@calls("jobs_list")
+def _jobs_list(api: Api) -> None:
+    created = [_created_job(api) for _ in range(3)]
+    page = api.ok("jobs_list", "JobPage", client=api.sandbox, limit=2)
+    if created[0] is None:
+        assert page.results == [] and page.next_ is None
+        return
+    assert [j.id for j in page.results] == [c.id for c in created[::-1][:2]]
+    assert page.next_ is not None and page.previous is None
 
 
 # --- The tests ---------------------------------------------------------------------------------

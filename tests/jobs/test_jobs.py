@@ -141,7 +141,7 @@ def test_a_repeated_idempotency_key_returns_the_first_job(settings, account, tes
     assert again["Idempotent-Replayed"] == "true"
     assert Job.objects.filter(account=account).count() == 1 and _queued_tasks(services.RUN_TASK) == 1
     other_body = _post(test_client, {"requests": ITEMS[:1]}, HTTP_IDEMPOTENCY_KEY="k-1")
-    assert other_body.status_code == 400 and "Idempotency-Key" in other_body.json()["errors"]
+    assert other_body.status_code == 409 and other_body.json()["code"] == "conflict"
     assert _post(test_client, body, HTTP_IDEMPOTENCY_KEY="k-2").status_code == 202
     assert Job.objects.filter(account=account).count() == 2
 

@@ -190,7 +190,8 @@ def test_every_query_parameter_is_a_scalar(schema):
 def test_guides_cover_the_contract(schema):
     guides = schema["info"]["description"]
     for heading in ("## Authentication", "## Test mode", "## Locations, units and languages",
-                    "## Caching and the source object", "## Rate limits and quotas", "## Errors"):
+                    "## Caching and the source object", "## Rate limits and quotas", "## Jobs and webhooks",
+                    "## Errors"):
         assert heading in guides
     # ReDoc's sidebar lists the headings as plain text: markup there shows as literal tags.
     headings = re.findall(r"^#+ .*$", guides, flags=re.MULTILINE)
