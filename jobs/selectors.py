@@ -59,9 +59,11 @@ def job_document(*, job: Job, results: bool, callback: bool = True) -> dict[str,
         "failed_items": job.failed_items, "created_at": _iso(job.created_at), "finished_at": _iso(job.finished_at),
     }
     if results and job.finished_at is not None:
+        # A failed job's items that never ran have no result.
         doc["results"] = [
-            {"id": json.loads(request)["id"], "status": status, "body": json.loads(bytes(body or b"{}"))}
-            for request, status, body in job.items.order_by("index").values_list("request", "status", "body")
+            {"id": json.loads(request)["id"], "status": status, "body": json.loads(bytes(body or b""))}
+            for request, status, body in job.items.filter(status__isnull=False).order_by("index")
+            .values_list("request", "status", "body")
         ]
     if callback:
         doc["callback"] = _callback(job)

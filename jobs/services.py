@@ -190,15 +190,21 @@ def job_run(*, job_id: uuid.UUID, chunk: int = CHUNK_ITEMS) -> bool:
     return True
 
 
-def _job_finish(*, job_id: uuid.UUID) -> None:
+def job_fail(*, job_id: uuid.UUID) -> None:
+    """The job could not be finished (its task failed every attempt): ``failed``, with the
+    results of the items that ran, and its ``job.completed`` event."""
+    _job_finish(job_id=job_id, status=Job.Status.FAILED)
+
+
+def _job_finish(*, job_id: uuid.UUID, status: str = Job.Status.SUCCEEDED) -> None:
     """Mark the job finished and send ``job.completed``, in one transaction: the event is
     queued once, with one ``webhook-id`` per target, whatever runs the job again."""
     with transaction.atomic():
-        job = Job.objects.select_for_update().get(pk=job_id)
-        if job.finished_at is not None:
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.finished_at is not None:
             return
         now = timezone.now()
-        job.status, job.finished_at, job.expires_at = Job.Status.SUCCEEDED, now, now + RESULTS_KEPT
+        job.status, job.finished_at, job.expires_at = status, now, now + RESULTS_KEPT
         job.save(update_fields=["status", "finished_at", "expires_at"])
         data = job_document(job=job, results=True)
         if job.callback_url:
@@ -206,7 +212,7 @@ def _job_finish(*, job_id: uuid.UUID) -> None:
                                url=job.callback_url, reference=job.public_id)
         webhook_event_send(account_id=job.account_id, event_type="job.completed", data=data,
                            reference=job.public_id)
-    JOBS.labels(event="succeeded").inc()
+    JOBS.labels(event=status).inc()
 
 
 def jobs_prune(*, now: datetime | None = None) -> tuple[int, int]:

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from django.db import close_old_connections
-from procrastinate import RetryStrategy, builtin_tasks
+from procrastinate import JobContext, RetryStrategy, builtin_tasks
 from procrastinate.contrib.django import app
 
 from jobs import services
@@ -15,16 +15,23 @@ from jobs import services
 logger = logging.getLogger(__name__)
 
 # A task that failed for a passing reason (the database or the metering stores down) runs
-# again: every run continues where the job stands (``services.job_run``).
-_TRANSIENT = RetryStrategy(max_attempts=20, exponential_wait=2)
+# again: every run continues where the job stands (``services.job_run``). After the last
+# attempt the job is marked failed and its event sent.
+RUN_ATTEMPTS = 20
+_TRANSIENT = RetryStrategy(max_attempts=RUN_ATTEMPTS, exponential_wait=2)
 
 
-@app.task(name=services.RUN_TASK, queue=services.QUEUE, retry=_TRANSIENT)
-def job_run(job_id: str) -> None:
+@app.task(name=services.RUN_TASK, queue=services.QUEUE, retry=_TRANSIENT, pass_context=True)
+def job_run(context: JobContext, job_id: str) -> None:
     # A worker thread: Django's connections are per thread and nobody else closes them.
     close_old_connections()
     try:
         services.job_run(job_id=uuid.UUID(job_id))
+    except Exception:
+        if context.job.attempts + 1 >= RUN_ATTEMPTS:
+            logger.exception("job %s failed for good after %s attempts", job_id, RUN_ATTEMPTS)
+            services.job_fail(job_id=uuid.UUID(job_id))
+        raise
     finally:
         close_old_connections()
 

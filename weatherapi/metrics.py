@@ -72,7 +72,7 @@ INVOICES_ISSUED = Counter(
 )
 JOBS = Counter(
     "weatherapi_jobs_total",
-    "Asynchronous jobs by event (created, succeeded).",
+    "Asynchronous jobs by event (created, succeeded, failed).",
     ["event"],
 )
 JOB_ITEMS = Counter(

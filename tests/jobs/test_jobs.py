@@ -204,7 +204,7 @@ def test_a_public_callback_is_queued_when_the_job_ends(settings, account, test_c
     services.job_run(job_id=Job.objects.get(account=account).id)
     delivery = WebhookDelivery.objects.get(account=account, reference=created["id"])
     assert delivery.url == "https://hooks.example.com/cb" and delivery.event_type == "job.completed"
-    payload = json.loads(bytes(delivery.payload) if not isinstance(delivery.payload, str) else delivery.payload)
+    payload = json.loads(delivery.payload)
     assert payload["type"] == "job.completed" and payload["data"]["id"] == created["id"]
     assert [r["id"] for r in payload["data"]["results"]] == ["oslo", "bad", "air"]
     assert not delivery.attempts.exists()  # queued, not sent: no worker runs here
@@ -231,3 +231,20 @@ def test_expired_jobs_and_idempotency_records_are_pruned(settings, account, test
     assert services.jobs_prune(now=later) == (1, 1)
     assert not Job.objects.exists()
     assert services.jobs_prune(now=later) == (0, 0)
+
+
+def test_a_job_whose_task_fails_for_good_is_failed_with_the_results_it_has(settings, account, test_client,
+                                                                         fake_dns):
+    settings.REDIS_URL = None
+    fake_dns.add("hooks.example.com", "93.184.215.14")
+    created = _post(test_client, {"requests": ITEMS, "callback_url": "https://hooks.example.com/cb"}).json()
+    job = Job.objects.get(account=account)
+    services.job_run(job_id=job.id, chunk=1)  # one item ran, then the worker's task failed every time
+    services.job_fail(job_id=job.id)
+    detail = test_client.get(f"/v1/jobs/{created['id']}").json()
+    assert detail["status"] == "failed" and detail["done"] == 1
+    assert [r["id"] for r in detail["results"]] == ["oslo"]
+    delivery = WebhookDelivery.objects.get(account=account, reference=created["id"])
+    assert json.loads(delivery.payload)["data"]["status"] == "failed"
+    services.job_fail(job_id=job.id)  # once only
+    assert WebhookDelivery.objects.filter(account=account, reference=created["id"]).count() == 1
