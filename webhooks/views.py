@@ -17,22 +17,12 @@ from weatherapi.api import (
     UNAUTHENTICATED,
     ApiView,
     problem,
+    problem_example,
 )
-from weatherapi.errors import ERROR_TYPE_BASE, TITLES
 from weatherapi.scopes import WEATHER_READ
 from webhooks import selectors, services
 from webhooks import serializers as s
 from webhooks.models import WebhookEndpoint
-
-
-def _problem_example(code: str, status: int, detail: str, *, name: str = "", **extra: Any) -> OpenApiExample:
-    return OpenApiExample(
-        name or code,
-        value={"type": ERROR_TYPE_BASE + code, "title": TITLES[code], "status": status, "detail": detail,
-               "code": code, "request_id": "4f1c2a9e0b7d4c51a3e8f6b2d9c0e1a7", **extra},
-        response_only=True,
-    )
-
 
 _URL_REFUSED = ("The host resolves to a non-public address (169.254.169.254): private, loopback, link-local, "
                 "metadata and reserved addresses are refused.")
@@ -40,22 +30,22 @@ _CREATE_INVALID = problem(
     "`invalid_parameter`: the body is not JSON, `url` is not an `https://` URL to a public host (or "
     "does not resolve), or `events` is empty or names an unknown event type; `errors` names each "
     "offending field.",
-    _problem_example("invalid_parameter", 400, f"url: {_URL_REFUSED}", errors={"url": [_URL_REFUSED]}),
+    problem_example("invalid_parameter", 400, f"url: {_URL_REFUSED}", errors={"url": [_URL_REFUSED]}),
 )
 _CREATE_FORBIDDEN = problem(
     "`permission_denied`: the OAuth2 token lacks the scope `weather:read`, the account is suspended, "
     "or it already has the most webhook endpoints an account may have (10 by default).",
-    _problem_example("permission_denied", 403, "The token lacks the scope weather:read."),
-    _problem_example("permission_denied", 403, "An account may have at most 10 webhook endpoints; delete one "
+    problem_example("permission_denied", 403, "The token lacks the scope weather:read."),
+    problem_example("permission_denied", 403, "An account may have at most 10 webhook endpoints; delete one "
                      "you no longer use first.", name="too many endpoints"),
 )
 _FORBIDDEN = problem(
     "`permission_denied`: the OAuth2 token lacks the scope `weather:read`, or the account is suspended.",
-    _problem_example("permission_denied", 403, "The token lacks the scope weather:read."),
+    problem_example("permission_denied", 403, "The token lacks the scope weather:read."),
 )
 _NOT_FOUND = problem(
     "`not_found`: the account has no webhook endpoint with this id.",
-    _problem_example("not_found", 404, "No such webhook endpoint."),
+    problem_example("not_found", 404, "No such webhook endpoint."),
 )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
-from tests.support.servers import ROOT
+from tests.support.servers import ROOT, stop_process_group
 
 
 class JobsWorker:
@@ -40,16 +40,7 @@ class JobsWorker:
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process_group(self.proc, sig, timeout)
 
     def __enter__(self) -> JobsWorker:
         return self.start()

@@ -52,6 +52,21 @@ def current_database_url() -> str:
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def stop_process_group(proc: subprocess.Popen[bytes] | None, sig: int, timeout: float) -> int | None:
+    """Send ``sig`` to the process's group (started with ``start_new_session``), SIGKILL it
+    after ``timeout`` seconds; its exit code (None if it never started)."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode
+
+
 class GunicornServer:
     def __init__(
         self,
@@ -112,16 +127,7 @@ class GunicornServer:
         raise RuntimeError("gunicorn did not become healthy")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process_group(self.proc, sig, timeout)
 
     def __enter__(self) -> GunicornServer:
         return self.start()
