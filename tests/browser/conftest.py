@@ -73,7 +73,10 @@ def site(transactional_db, fake_openweather: FakeOpenWeather, tmp_path: Path) ->
             yield Site(proxy.url, proxy.certificate, mail_dir)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in this
+# thread while it is open, and later tests that run an asyncio loop themselves (the task
+# queue's worker in tests/webhooks) could not.
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium); browser tests need it")

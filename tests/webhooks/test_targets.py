@@ -49,9 +49,9 @@ def test_a_public_https_url_is_accepted_and_resolved_once():
     resolver = StubResolver(PUBLIC, "2606:2800:220:1:248:1893:25c8:1946")
     assert callback_url_check("https://hooks.example.com/cb?job=1", resolver=resolver) == "https://hooks.example.com/cb?job=1"
     assert resolver.calls == [("hooks.example.com", 443)]
-    target = target_resolve("https://Hooks.Example.com:8443/cb?job=1", resolver=resolver)
-    assert (target.host, target.port, target.request_target) == ("hooks.example.com", 8443, "/cb?job=1")
-    assert target.host_header == "hooks.example.com:8443"
+    target = target_resolve("https://Hooks.Example.com:443/cb?job=1", resolver=resolver)
+    assert (target.host, target.port, target.request_target) == ("hooks.example.com", 443, "/cb?job=1")
+    assert target.host_header == "hooks.example.com"
     assert target.addresses == (PUBLIC, "2606:2800:220:1:248:1893:25c8:1946")
 
 
