@@ -81,9 +81,10 @@ COPY --chown=root:root . /app
 # copies WhiteNoise serves (docs/design.md, the request path). The values
 # below exist only for this RUN (settings refuse DEBUG=0 without a secret key); they are not
 # secrets and never reach the runtime environment.
-# PROMETHEUS_MULTIPROC_DIR is blanked so no metric files end up in the image.
+# PROMETHEUS_MULTIPROC_DIR is unset (env -u) so no metric files end up in the image: set
+# but empty, prometheus_client writes them into the working directory.
 RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=localhost \
-    PROMETHEUS_MULTIPROC_DIR= python manage.py collectstatic --noinput \
+    env -u PROMETHEUS_MULTIPROC_DIR python manage.py collectstatic --noinput \
  && find /app -name '__pycache__' -type d -prune -exec rm -rf {} +
 
 USER 10001:10001

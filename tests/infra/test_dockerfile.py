@@ -51,6 +51,8 @@ def test_collectstatic_with_inline_build_only_settings():
         "DJANGO_ALLOWED_HOSTS=localhost",
     ):
         assert setting in run
+    # Unset, not empty: an empty PROMETHEUS_MULTIPROC_DIR writes metric files into /app.
+    assert "env -u PROMETHEUS_MULTIPROC_DIR python manage.py collectstatic" in run
     # ... and never as ENV/ARG, which would persist in the image or its history.
     for line in instructions("ENV") + instructions("ARG"):
         assert "SECRET" not in line and "TOKEN" not in line and "PASSWORD" not in line

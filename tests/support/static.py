@@ -56,13 +56,14 @@ def collected_static_root() -> Path:
         building = Path(tempfile.mkdtemp(prefix=".collecting-", dir=VAR))
         building.chmod(0o755)
         env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
-            # As the Dockerfile's collectstatic: values only for this one command.
+            # As the Dockerfile's collectstatic: values only for this one command, and no
+            # PROMETHEUS_MULTIPROC_DIR (set but empty, metric files land in the working directory).
+            **{k: v for k, v in os.environ.items()
+               if not k.startswith("DJANGO_") and k != "PROMETHEUS_MULTIPROC_DIR"},
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": "collectstatic-only-not-a-secret",
             "DJANGO_ALLOWED_HOSTS": "localhost",
             "DJANGO_STATIC_ROOT": str(building),
-            "PROMETHEUS_MULTIPROC_DIR": "",
         }
         try:
             result = subprocess.run(
