@@ -121,7 +121,9 @@ def _metrics(phase: dict[str, Any]) -> dict[str, float]:
         "meter_us": cpu.get("redis_meter", 0.0),
         "usage_worker_us": cpu.get("usage_worker", 0.0),
         "jobs_worker_us": cpu.get("jobs_worker", 0.0),
-        "pg_us": cpu.get("postgres", 0.0),
+        # Backends that closed during the phase (CONN_MAX_AGE=0: a web request's connection
+        # lives for that request) drop out of the /proc sum, which can go below zero: a floor.
+        "pg_us": max(0.0, cpu.get("postgres", 0.0)),
         "cache_cmds": phase["cache"]["commands"],
         "meter_cmds": phase["meter"]["commands"],
         "meter_bytes": phase["meter"]["bytes_in"] + phase["meter"]["bytes_out"],
@@ -214,10 +216,19 @@ def pick(table: list[tuple[Any, ...]], need: float, index: int) -> tuple[Any, ..
     return next((row for row in table if row[index] >= need), None)
 
 
-def regions_for(units: Units, rps: float, max_regions: int = 6) -> int:
-    """Fewest regions where each region's one-shard metering store stays under
-    SERVER_TARGET of a core (every metering key shares the hash tag {wx}: one slot, one
-    primary): the first thing that cannot grow by adding pods."""
+# Regions by scale (an assumption: availability and latency, not capacity, set the count;
+# every region runs the whole stack): one up to 1k req/s, two up to 10k, three beyond.
+REGIONS_BY_SCALE = ((1_000, 1), (10_000, 2))
+REGIONS_BEYOND = 3
+
+
+def regions_for(rps: float) -> int:
+    return next((n for limit, n in REGIONS_BY_SCALE if rps <= limit), REGIONS_BEYOND)
+
+
+def one_shard_regions(units: Units, rps: float, max_regions: int = 50) -> int:
+    """Regions today's one-shard metering store would need (every metering key shares the
+    hash tag {wx}: one slot, one primary, SERVER_TARGET of its core each)."""
     for regions in range(1, max_regions + 1):
         per = rps / regions
         b = blended(units, hit_ratios(units, per))
@@ -227,7 +238,7 @@ def regions_for(units: Units, rps: float, max_regions: int = 6) -> int:
 
 
 def plan(units: Units, rps: float, regions: int | None = None, node_type: str = "m7i.xlarge") -> dict[str, Any]:
-    regions = regions or regions_for(units, rps)
+    regions = regions or regions_for(rps)
     per = rps / regions
     hits = hit_ratios(units, per)
     b = blended(units, hits)
@@ -251,12 +262,16 @@ def plan(units: Units, rps: float, regions: int | None = None, node_type: str = 
     entry = units.extra.get("cache_entry_bytes") or {}
     day = units.day
     hours_peak = max(day["hourly_factors"])
-    cache_bytes = 0.0
+    # Memory: fresh entries at the peak hour's rate (what must fit), and what keeping every
+    # stale copy for CACHE_STALE_SECONDS as well would take (an LRU evicts those first).
+    fresh_bytes = stale_bytes = 0.0
     for k in WEATHER:
+        rate = per * day["cache_lookups_per_request"][k]
+        fresh_bytes += live_keys(day["key_histograms"][k], rate, day["ttls"][k]) * entry.get(k, 1000.0)
         window = day["ttls"][k] + (CACHE_STALE_SECONDS if k in ("current", "forecast", "air") else 0)
-        rate = per * day["cache_lookups_per_request"][k] / hours_peak * 1.0  # the day's mean rate over hours
-        cache_bytes += live_keys(day["key_histograms"][k], rate, window) * entry.get(k, 1000.0)
-    cache_gib = cache_bytes * 1.3 / 2**30  # Redis overhead and fragmentation
+        stale_bytes += live_keys(day["key_histograms"][k], rate / hours_peak, window) * entry.get(k, 1000.0)
+    cache_gib = fresh_bytes * 1.3 / 2**30  # Redis overhead and fragmentation
+    stale_gib = stale_bytes * 1.3 / 2**30
     events_per_s = per * (b["events"] + items_per_request * item["events"])
     stream_gib = events_per_s * STREAM_BACKLOG_SECONDS * float(units.extra.get("stream_bytes_per_event") or 400) / 2**30
     meter_gib = stream_gib + 0.5  # counters and limits hashes: small next to the backlog
@@ -271,8 +286,8 @@ def plan(units: Units, rps: float, regions: int | None = None, node_type: str = 
     upstream_per_min = rps * (b["upstream"] + items_per_request * item["upstream"]) * 60
     ow = pick([(n, c / UPSTREAM_TARGET, c, p) for n, c, p in OPENWEATHER], upstream_per_min, 1)
     ec = pick(ELASTICACHE, cache_gib, 1)
-    mdb = pick(MEMORYDB, meter_gib, 1)
     meter_shards = max(1, math.ceil(meter_core / SERVER_TARGET))
+    mdb = pick(MEMORYDB, meter_gib / meter_shards, 1)
     # Money per month, all regions. Blue/green: two clusters per region, the idle one at its minimum.
     hours = HOURS_PER_MONTH
     monthly = {
@@ -284,8 +299,8 @@ def plan(units: Units, rps: float, regions: int | None = None, node_type: str = 
         "elasticache": regions * ELASTICACHE_NODES * (ec[2] if ec else float("nan")) * hours,
         "memorydb": regions * meter_shards * (1 + MEMORYDB_REPLICAS) * (mdb[2] if mdb else float("nan")) * hours
                     + events_per_s * regions / hours_peak * 86400 * 30 * 300 / 1e9 * MEMORYDB_WRITE_PER_GB,
-        "openweather": float(ow[3]) if ow else float("nan"),
     }
+    openweather = float(ow[3]) if ow else float("nan")
     mean_rps = rps / mean_factor(day)
     per_month = mean_rps * 86400 * 30
     edge = {"cloudfront": per_month / 1e4 * CLOUDFRONT_PER_10K_HTTPS, "waf": per_month / 1e6 * WAF_PER_MILLION}
@@ -308,7 +323,8 @@ def plan(units: Units, rps: float, regions: int | None = None, node_type: str = 
                 "pods_vcpu_requested": pods * POD_CPU_REQUEST, "us_per_request": b["gunicorn_us"]},
         "workers": {"usage": usage_workers, "jobs": jobs_workers, "job_items_per_s": item_rps},
         "nodes": {"type": node_type, "count": nodes, "requested_vcpu": requested, "allocatable_vcpu": allocatable},
-        "cache": {"ops": cache_ops, "core": cache_core, "gib": cache_gib, "node": ec[0] if ec else "none fits"},
+        "cache": {"ops": cache_ops, "core": cache_core, "gib": cache_gib, "stale_gib": stale_gib,
+                  "node": ec[0] if ec else "none fits"},
         "meter": {"ops": meter_ops, "core": meter_core, "shards": meter_shards, "stream_gib": stream_gib,
                   "gib": meter_gib, "node": mdb[0] if mdb else "none fits", "events_per_s": events_per_s},
         "pg": {"rows_per_s": pg_rows, "xact_per_s": pg_xact, "vcpu": pg_vcpu, "class": rds[0] if rds else "none fits",
@@ -318,7 +334,8 @@ def plan(units: Units, rps: float, regions: int | None = None, node_type: str = 
         "keda": {"rps_threshold": math.floor(round(per_pod_rps, 6)), "cpu_target_pct": round(HPA_CPU_TARGET * 100),
                  "max_replicas": math.ceil(pods * 1.5)},
         "monthly": monthly, "edge_monthly": edge, "gateway": gateway,
-        "total_monthly": sum(monthly.values()),
+        "total_monthly": sum(monthly.values()), "openweather_monthly": openweather,
+        "one_shard_regions": one_shard_regions(units, rps),
     }
 
 
@@ -376,7 +393,7 @@ def mismatches(p: dict[str, Any], conf: dict[str, Any]) -> list[str]:
         out.append(f"ElastiCache {conf['redis_node_type']} < {p['cache']['node']} for {p['cache']['gib']:.1f} GiB of cache")
     if _rank(MEMORYDB, conf["memorydb_node_type"]) < _rank(MEMORYDB, p["meter"]["node"]):
         out.append(f"MemoryDB {conf['memorydb_node_type']} < {p['meter']['node']} for a {STREAM_BACKLOG_SECONDS // 60}-minute backlog")
-    if p["meter"]["shards"] > 1:
+    if p["meter"]["shards"] > 1 or p["one_shard_regions"] > p["regions"]:
         out.append(f"MemoryDB num_shards 1, but the metering store needs {p['meter']['shards']} cores a region "
                    "(one slot {wx}: shard the keys by account first)")
     if conf["openweather_calls_per_minute"] and conf["openweather_calls_per_minute"] < p["upstream"]["per_min"]:
@@ -400,7 +417,8 @@ def print_plans(plans: list[dict[str, Any]], conf: dict[str, Any] | None) -> Non
 
     print("| per region unless said | " + " | ".join(cols) + " |")
     print("|---|" + "---:|" * len(plans))
-    row("regions (one-shard metering store ≤ 60 % of a core each)", [str(p["regions"]) for p in plans])
+    row("regions (by scale: 1 / 2 / 3)", [str(p["regions"]) for p in plans])
+    row("regions today's one-shard metering store would need", [str(p["one_shard_regions"]) for p in plans])
     row("peak-hour req/s a region", [f"{p['region_rps']:,.0f}" for p in plans])
     row("cache hit ratio a region: current / forecast / geocode / reverse / air",
         [" / ".join(f"{p['hits'][k]:.0%}" for k in WEATHER) for p in plans])
@@ -410,11 +428,13 @@ def print_plans(plans: list[dict[str, Any]], conf: dict[str, Any] | None) -> Non
     row("web pods (≥ 3)", [f"{p['web']['pods']:,}" for p in plans])
     row("usage workers / jobs workers", [f"{p['workers']['usage']} / {p['workers']['jobs']}" for p in plans])
     row("apps nodes (m7i.xlarge, packed by requests)", [f"{p['nodes']['count']:,}" for p in plans])
-    row("cache Redis: ops/s, core used, memory GiB → node",
+    row("cache Redis: ops/s, core used, fresh entries GiB → node",
         [f"{p['cache']['ops']:,.0f}, {p['cache']['core']:.2f}, {p['cache']['gib']:.1f} → {p['cache']['node']}" for p in plans])
+    row("cache Redis: GiB to keep every stale copy 6 h too (LRU evicts them first)",
+        [f"{p['cache']['stale_gib']:.0f}" for p in plans])
     row("metering store: ops/s, core used → shards",
         [f"{p['meter']['ops']:,.0f}, {p['meter']['core']:.2f} → {p['meter']['shards']}" for p in plans])
-    row("metering store: events/s, 1 h backlog GiB → node",
+    row("metering store: events/s, 1 h backlog GiB → node a shard",
         [f"{p['meter']['events_per_s']:,.0f}, {p['meter']['stream_gib']:.1f} → {p['meter']['node']}" for p in plans])
     row("PostgreSQL rows written/s, transactions/s", [f"{p['pg']['rows_per_s']:,.0f}, {p['pg']['xact_per_s']:,.0f}" for p in plans])
     row("PostgreSQL vCPU used → RDS class (≤ 60 %)", [f"{p['pg']['vcpu']:.2f} → {p['pg']['class']}" for p in plans])
@@ -428,7 +448,8 @@ def print_plans(plans: list[dict[str, Any]], conf: dict[str, Any] | None) -> Non
     print("|---|" + "---:|" * len(plans))
     for key in plans[0]["monthly"]:
         row(key, [fmt_money(p["monthly"][key]) for p in plans])
-    row("**total (infrastructure + OpenWeather)**", [f"**{fmt_money(p['total_monthly'])}**" for p in plans])
+    row("**total infrastructure**", [f"**{fmt_money(p['total_monthly'])}**" for p in plans])
+    row("OpenWeather plan (n/a: beyond Expert, an enterprise quote)", [fmt_money(p["openweather_monthly"]) for p in plans])
     row("CloudFront requests + WAF (same for both designs)",
         [fmt_money(sum(p["edge_monthly"].values())) for p in plans])
     print()

@@ -97,13 +97,17 @@ def test_nodes_pack_the_pods_cpu_requests_onto_allocatable_cpu():
     assert p["nodes"]["count"] == max(3, math.ceil(requested / (4 - capacity.NODE_RESERVED_VCPU)))
 
 
-def test_regions_grow_until_each_ones_metering_store_is_under_the_target():
+def test_regions_follow_the_scale_and_the_one_shard_store_says_how_many_it_would_need():
+    assert [capacity.regions_for(r) for r in (1000, 10_000, 100_000)] == [1, 2, 3]
+    assert capacity.plan(units(), 100_000)["region_rps"] == pytest.approx(100_000 / 3)
     # 10 us of the metering store's core a request: 60,000 req/s a region at 60 %.
     u = units(meter_us=10.0)
-    assert capacity.regions_for(u, 50_000) == 1
-    assert capacity.regions_for(u, 100_000) == 2
-    assert capacity.regions_for(u, 250_000) == 5
-    assert capacity.plan(u, 100_000)["region_rps"] == pytest.approx(50_000)
+    assert capacity.one_shard_regions(u, 50_000) == 1
+    assert capacity.one_shard_regions(u, 100_000) == 2
+    assert capacity.one_shard_regions(u, 250_000) == 5
+    p = capacity.plan(u, 100_000)
+    assert p["meter"]["core"] == pytest.approx(100_000 / 3 * 10 / 1e6)
+    assert p["meter"]["shards"] == 1
 
 
 def test_hit_ratio_of_one_key_is_rate_times_ttl_over_one_plus_it():
@@ -131,7 +135,8 @@ def test_prints_the_plan_and_the_mismatches_with_todays_settings(tmp_path, capsy
     costs.write_text(json.dumps(fixture()))
     assert capacity.main(["--costs", str(costs), "--scales", "1000,10000"]) == 0
     out = capsys.readouterr().out
-    assert "| web pods (≥ 3) | 4 | 31 |" in out
+    # 10,000 req/s: two regions of 5,000, 16 pods each.
+    assert "| web pods (≥ 3) | 4 | 16 |" in out
     assert "Today's k8s/ and terraform/" in out
 
 
