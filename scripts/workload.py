@@ -140,10 +140,12 @@ class Places:
     def load(cls) -> Places:
         from forecasts.providers.sandbox.gazetteer import get_gazetteer
 
-        c = get_gazetteer()._c  # noqa: SLF001 - the columns are what we need, read-only
-        raw = [float(p) ** POPULARITY_EXPONENT for p in c.population]
+        gazetteer = get_gazetteer()
+        cities = [gazetteer.place(i) for i in range(len(gazetteer))]
+        raw = [float(p.population) ** POPULARITY_EXPONENT for p in cities]
         total = sum(raw)
-        places = cls(list(c.name), list(c.country), list(c.lat), list(c.lon), [w / total for w in raw])
+        places = cls([p.name for p in cities], [p.country for p in cities], [p.lat for p in cities],
+                     [p.lon for p in cities], [w / total for w in raw])
         acc = 0.0
         for w in places.weights:
             acc += w

