@@ -33,6 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# The workload's cache model: the one function both scripts use (scripts/ is no package).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workload import hit_ratio  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_COSTS = ROOT / "var" / "capacity" / "unit-costs.json"
 HOURS_PER_MONTH = 730
@@ -146,18 +150,6 @@ def load_units(raw: dict[str, Any]) -> Units:
     extra = {k: raw.get(k) for k in ("cache_entry_bytes", "stream_bytes_per_event", "check", "machine", "setup",
                                      "generated_at", "git_commit", "usage_row_bytes")}
     return Units(by_kind, raw["day"], extra)
-
-
-def hit_ratio(histogram: list[list[float]], rate: float, ttl: float, hours: list[float]) -> float:
-    """As workload.hit_ratio (kept in step; a test checks both on the same histogram)."""
-    hits = asked = 0.0
-    for f in hours:
-        lam = rate * f
-        for p, n in histogram:
-            x = lam * p * ttl
-            hits += n * lam * p * (x / (1 + x))
-        asked += lam
-    return hits / asked if asked else 0.0
 
 
 def live_keys(histogram: list[list[float]], rate: float, window: float) -> float:
